@@ -1,0 +1,90 @@
+"""The feed-neutral shape of a match: what every feed produces and the store keeps."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+
+class Status(enum.StrEnum):
+    """Where a match stands. Values are stored in SQLite, so never rename them."""
+
+    SCHEDULED = "scheduled"
+    LIVE = "live"  # first or second half in play
+    HALF_TIME = "half_time"
+    EXTRA_TIME = "extra_time"
+    PENALTIES = "penalties"  # shoot-out under way
+    FINISHED = "finished"
+    POSTPONED = "postponed"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+
+    @property
+    def in_play(self) -> bool:
+        return self in IN_PLAY
+
+
+IN_PLAY = frozenset({Status.LIVE, Status.HALF_TIME, Status.EXTRA_TIME, Status.PENALTIES})
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRef:
+    """A team as a feed names it; `code` is the FIFA/feed three-letter code when known."""
+
+    name: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """One goal. `side` is the team it counts for (1 = home/team1, 2 = away/team2)."""
+
+    side: int
+    minute: int
+    offset: int = 0  # stoppage time: minute 90, offset 4 is 90+4'
+    scorer: str | None = None  # None when the feed only tells us the score changed
+    penalty: bool = False
+    own_goal: bool = False
+
+    @property
+    def clock(self) -> str:
+        """The minute as fans write it: 48', 90+4'."""
+        return f"{self.minute}+{self.offset}'" if self.offset else f"{self.minute}'"
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (self.minute, self.offset)
+
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchState:
+    """Everything known about one match at one instant.
+
+    `key` is stable across polls and restarts (e.g. ``wc2018:2018-07-02:belgium-japan`` or
+    ``fd:12345``); `kickoff` is timezone-aware UTC. `score` is the running score including
+    extra time but never the shoot-out, which lives in `penalties`.
+    """
+
+    key: str
+    competition: str
+    stage: str
+    kickoff: datetime
+    home: TeamRef
+    away: TeamRef
+    status: Status = Status.SCHEDULED
+    group: str | None = None
+    venue: str | None = None
+    score: Pair | None = None
+    half_time: Pair | None = None
+    full_time: Pair | None = None  # after 90 minutes, when the match went to extra time
+    extra_time: Pair | None = None  # after 120 minutes (includes the first 90)
+    penalties: Pair | None = None
+    minute: int | None = None  # the feed's running minute, when it gives one
+    goals: tuple[Goal, ...] = field(default_factory=tuple)
+
+    def with_(self, **changes: object) -> MatchState:
+        return replace(self, **changes)  # type: ignore[arg-type]
