@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -88,3 +90,10 @@ class MatchState:
 
     def with_(self, **changes: object) -> MatchState:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def fold(text: str) -> str:
+    """A name as users may type it: case, accents and punctuation folded (Côte → cote)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "-".join(re.findall(r"[^\W_]+", plain))

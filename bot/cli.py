@@ -1,0 +1,100 @@
+"""`matchday [run|console|import|stats]` — the command-line contract in DESIGN.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.clock import Clock, parse_instant
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError
+
+
+def _instant(text: str):  # type: ignore[no-untyped-def]
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO-8601 instant: {text!r} (e.g. 2018-07-03T12:00:00Z)"
+        ) from exc
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"speed must be a positive number, got {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="matchday",
+        description="Football scores and alerts for Telegram. Without a command: `run` when "
+        "TELEGRAM_BOT_TOKEN is set, else `console`.",
+    )
+    root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = root.add_subparsers(dest="command")
+    for name, text in (
+        ("run", "the Telegram bot (long polling)"),
+        ("console", "the same bot in this terminal, no token or network needed"),
+    ):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--now", type=_instant, help="start the clock at this ISO-8601 instant")
+        p.add_argument("--speed", type=_speed, default=1.0, help="clock speed (default 1)")
+        if name == "console":
+            p.add_argument("--linger", type=float, default=0.0,
+                           help="after stdin ends, keep running this many seconds")  # fmt: skip
+    imp = sub.add_parser("import", help="load openfootball JSON files or URLs into the store")
+    imp.add_argument("sources", nargs="+", metavar="SOURCE")
+    sub.add_parser("stats", help="the alert ledger's counts and last errors")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"matchday: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(
+        logging.DEBUG if args.verbose else logging.INFO,
+        [settings.telegram_token, settings.football_data_token],
+    )
+    command = args.command or ("run" if settings.telegram_token else "console")
+    clock = Clock(getattr(args, "now", None), getattr(args, "speed", 1.0))
+    try:
+        if command == "run":
+            from bot.app import build_application
+
+            build_application(settings, clock).run_polling(drop_pending_updates=False)
+            return 0
+        if command == "console":
+            from bot.console import run_console
+
+            if not args.verbose:
+                logging.getLogger().setLevel(logging.WARNING)
+            asyncio.run(run_console(settings, clock, getattr(args, "linger", 0.0)))
+            return 0
+        if command == "import":
+            from bot.importer import run_import
+
+            return asyncio.run(run_import(settings, args.sources))
+        from bot.importer import print_stats
+
+        return asyncio.run(print_stats(settings))
+    except SettingsError as exc:
+        print(f"matchday: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

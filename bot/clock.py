@@ -1,0 +1,42 @@
+"""The one place that owns time: a clock that can start in the past and run fast."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+
+class Clock:
+    """Virtual UTC time: `start` at process start, advancing `speed` times faster than real.
+
+    Everything that asks the time asks this clock (replies, reminders, polling, replay),
+    which is what lets a 2018 match be replayed at 120× and tested in seconds. Real-time
+    limits (Telegram's rate limits, HTTP timeouts) stay on `time.monotonic`.
+    """
+
+    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        if start is not None and start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self._origin = (start or datetime.now(UTC)).astimezone(UTC)
+        self._mono = time.monotonic()
+        self.speed = speed
+        self.virtual = start is not None or speed != 1.0
+
+    def now(self) -> datetime:
+        if not self.virtual:
+            return datetime.now(UTC)
+        return self._origin + timedelta(seconds=(time.monotonic() - self._mono) * self.speed)
+
+    def real_seconds(self, span: timedelta) -> float:
+        """How long a span of clock time lasts in real seconds."""
+        return max(0.0, span.total_seconds() / self.speed)
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO-8601 with a zone (`2018-07-03T12:00:00Z`); a naive instant is taken as UTC."""
+    moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,90 @@
+"""What every front end shares: settings, clock, store, feed, live engine and delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.delivery import Delivery, RateGate, Sender
+from bot.engine import LiveEngine
+from bot.settings import Settings, SettingsError
+from feeds.base import Feed
+from storage.store import Store
+
+log = logging.getLogger("matchday")
+
+
+def make_feed(settings: Settings) -> Feed:
+    """The configured source of match states."""
+    if settings.feed == "football-data":
+        from feeds.football_data import (
+            FREE_TIER_COMPETITIONS,
+            FootballDataClient,
+            FootballDataFeed,
+        )
+
+        if not settings.football_data_token:
+            raise SettingsError("MATCHDAY_FEED=football-data needs FOOTBALL_DATA_TOKEN")
+        client = FootballDataClient(settings.football_data_token, settings.football_data_url)
+        return FootballDataFeed(
+            client, settings.football_data_competitions or FREE_TIER_COMPETITIONS
+        )
+    from datetime import timedelta
+
+    from feeds.openfootball import load_bundled_world_cup_2018
+    from feeds.replay import ReplayFeed
+
+    return ReplayFeed(
+        load_bundled_world_cup_2018().matches,
+        poll_interval=timedelta(seconds=settings.poll_seconds),
+    )
+
+
+@dataclass
+class Core:
+    settings: Settings
+    clock: Clock
+    store: Store
+    feed: Feed
+    gate: RateGate
+    delivery: Delivery
+    engine: LiveEngine
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, clock: Clock) -> Core:
+        feed = make_feed(settings)
+        store = await Store.open(settings.db_path)
+        gate = RateGate(settings.max_send_rate)
+        delivery = Delivery(store, {}, clock, gate)
+        engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
+        return cls(settings, clock, store, feed, gate, delivery, engine)
+
+    def add_sender(self, sender: Sender) -> None:
+        self.delivery.senders[sender.platform] = sender
+
+    @property
+    def tick_seconds(self) -> float:
+        """Real seconds between engine ticks: often enough for the clock's speed."""
+        return min(5.0, max(0.2, self.settings.poll_seconds / self.clock.speed))
+
+    async def tick(self) -> None:
+        try:
+            await self.engine.tick()
+        except Exception:
+            log.exception("live engine tick failed; trying again next tick")
+
+    def start_delivery(self) -> None:
+        self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.feed.aclose()
+        await self.store.close()

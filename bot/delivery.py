@@ -1,0 +1,282 @@
+"""Delivery: drains the alert ledger to the chat platforms within their rate limits.
+
+The ledger row is written before anything is sent and marked sent only after the platform
+accepted it, so a crash loses nothing; a restart repeats only the sends that were in flight.
+A send that timed out may still have arrived: the engine errs towards sending again (a fan
+may read a goal twice, but never misses one), and such repeats are bounded by the retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from handlers.base import Button
+from storage.store import Chat, PendingAlert, Store
+
+log = logging.getLogger("matchday.delivery")
+
+GROUP_PER_MINUTE = 20  # Telegram: about 20 messages a minute to one group
+CHAT_INTERVAL = 1.0  # Telegram: about one message a second to one chat
+MAX_IN_FLIGHT = 64
+MAX_ATTEMPTS = 12  # transient failures, with backoff capped at 5 minutes: about an hour
+BACKOFF_CAP = 300.0
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY_AFTER = "retry_after"  # the platform asked us to slow down: pause everything
+    FORBIDDEN = "forbidden"  # blocked, kicked, or the channel is gone: deactivate the chat
+    MIGRATED = "migrated"  # the chat has a new id: move it and send there
+    TRANSIENT = "transient"  # 5xx, timeout, connection: retry with backoff
+    REJECTED = "rejected"  # the platform will never take this message: fail it, move on
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    message_id: int | None = None
+    retry_after: float = 0.0
+    new_chat_id: int | None = None
+    error: str = ""
+
+
+class Sender:
+    """One chat platform's way to send a message; `send` never raises for platform errors."""
+
+    platform: str = ""
+
+    async def send(
+        self, chat: Chat, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> SendResult:
+        raise NotImplementedError
+
+
+@dataclass
+class RateGate:
+    """Token bucket for the overall rate plus per-chat spacing; replies jump the queue.
+
+    Interactive replies (`urgent`) take the next free token before any alert does, so a
+    10,000-chat fan-out never makes a user wait for an answer to /score.
+    """
+
+    rate: float
+    monotonic: Callable[[], float] = time.monotonic
+    _tokens: float = field(init=False)
+    _stamp: float = field(init=False)
+    _urgent: int = 0
+    _paused_until: float = 0.0
+    _chat_next: dict[tuple[str, int], float] = field(default_factory=dict)
+    _group_sends: dict[tuple[str, int], deque[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._tokens = min(self.rate, 1.0)
+        self._stamp = self.monotonic()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self.monotonic() + seconds)
+
+    def _refill(self, now: float) -> None:
+        burst = max(1.0, self.rate / 10)  # small bursts keep the platform's own buckets calm
+        self._tokens = min(burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def _chat_wait(self, chat: Chat, now: float) -> float:
+        key = (chat.platform, chat.external_id)
+        wait = self._chat_next.get(key, 0.0) - now
+        sends = self._group_sends.get(key)
+        if chat.is_group and sends is not None and len(sends) >= GROUP_PER_MINUTE:
+            wait = max(wait, sends[0] + 60.0 - now)
+        return wait
+
+    def _take(self, chat: Chat, now: float) -> None:
+        self._tokens -= 1
+        key = (chat.platform, chat.external_id)
+        self._chat_next[key] = now + CHAT_INTERVAL
+        if chat.is_group:
+            sends = self._group_sends.setdefault(key, deque())
+            sends.append(now)
+            while sends and sends[0] <= now - 60.0:
+                sends.popleft()
+
+    async def acquire(self, chat: Chat, *, urgent: bool = False) -> None:
+        if urgent:
+            self._urgent += 1
+        try:
+            while True:
+                now = self.monotonic()
+                self._refill(now)
+                wait = max(self._paused_until - now, self._chat_wait(chat, now))
+                if wait <= 0 and (urgent or not self._urgent):
+                    if self._tokens >= 1:
+                        self._take(chat, now)
+                        return
+                    wait = (1 - self._tokens) / self.rate
+                await asyncio.sleep(max(wait, 0.001))
+        finally:
+            if urgent:
+                self._urgent -= 1
+
+    def forget(self, chat: Chat) -> None:
+        """Drop a chat's spacing state once it has nothing more to send (bounded memory)."""
+        key = (chat.platform, chat.external_id)
+        if self._chat_next.get(key, 0.0) < self.monotonic():
+            self._chat_next.pop(key, None)
+            if not chat.is_group:
+                self._group_sends.pop(key, None)
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    started: float = field(default_factory=time.monotonic)
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=10))
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.sent / elapsed if elapsed > 0 else 0.0
+
+
+class Delivery:
+    """Sends pending ledger rows, oldest first, one at a time per chat to keep their order."""
+
+    def __init__(
+        self,
+        store: Store,
+        senders: dict[str, Sender],
+        clock: Clock,
+        gate: RateGate,
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        self.store = store
+        self.senders = senders
+        self.clock = clock
+        self.gate = gate
+        self.stats = DeliveryStats()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._busy: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """New rows are in the ledger: look now rather than at the next idle check."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Drain forever; cancelled at shutdown (rows in flight stay pending and go next time)."""
+        try:
+            while True:
+                started = self.drain_once_nowait(await self.store.pending_alerts(limit=2000))
+                if not started:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    except TimeoutError:
+                        pass
+                    self._wake.clear()
+                else:
+                    await self._wait_for_progress()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _wait_for_progress(self) -> None:
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {waiter, *self._tasks}, return_when=asyncio.FIRST_COMPLETED, timeout=1.0
+            )
+        finally:
+            waiter.cancel()
+        self._wake.clear()
+
+    def drain_once_nowait(self, rows: list[PendingAlert]) -> int:
+        """Start a send for the oldest pending row of every chat that is free to receive."""
+        started = 0
+        seen: set[int] = set()
+        now = time.time()
+        for row in rows:
+            if row.chat.id in seen or row.chat.id in self._busy:
+                seen.add(row.chat.id)
+                continue
+            seen.add(row.chat.id)
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                continue
+            self._busy.add(row.chat.id)
+            task = asyncio.create_task(self._deliver(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def drain(self) -> None:
+        """Deliver until nothing is pending or deliverable; callers bound it with a timeout."""
+        while True:
+            rows = await self.store.pending_alerts(limit=2000)
+            self.drain_once_nowait(rows)
+            if not self._tasks:
+                return
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _deliver(self, row: PendingAlert) -> None:
+        try:
+            async with self._slots:
+                await self._send(row)
+        except Exception:
+            log.exception("delivery of alert %d failed unexpectedly", row.id)
+        finally:
+            self._busy.discard(row.chat.id)
+            self.gate.forget(row.chat)
+            self._wake.set()
+
+    async def _send(self, row: PendingAlert) -> None:
+        if row.expires_at is not None and self.clock.now() >= row.expires_at:
+            await self.store.mark_failed(row.id, "kick-off passed before it could be sent",
+                                         status="expired")  # fmt: skip
+            return
+        sender = self.senders.get(row.chat.platform)
+        if sender is None:
+            return  # that platform is not running in this process; its rows wait for it
+        await self.gate.acquire(row.chat)
+        result = await sender.send(row.chat, row.text)
+        await self._settle(row, result)
+
+    async def _settle(self, row: PendingAlert, result: SendResult) -> None:
+        match result.outcome:
+            case Outcome.SENT:
+                self.stats.sent += 1
+                await self.store.mark_sent(row.id, result.message_id, self.clock.now())
+            case Outcome.RETRY_AFTER:
+                self.stats.rate_limited += 1
+                self.gate.pause(result.retry_after)
+                self._note(row, f"rate limited for {result.retry_after:g}s")
+            case Outcome.FORBIDDEN:
+                self._note(row, result.error)
+                await self.store.set_chat_active(row.chat.id, False)
+            case Outcome.MIGRATED if result.new_chat_id is not None:
+                self._note(row, f"chat moved to {result.new_chat_id}")
+                await self.store.migrate_chat(row.chat.id, result.new_chat_id)
+            case Outcome.TRANSIENT if row.attempts + 1 < MAX_ATTEMPTS:
+                self.stats.retried += 1
+                delay = min(BACKOFF_CAP, 2.0**row.attempts) * random.uniform(0.5, 1.0)
+                self._note(row, result.error)
+                await self.store.retry_later(row.id, time.time() + delay, result.error)
+            case _:
+                self.stats.failed += 1
+                self._note(row, result.error)
+                await self.store.mark_failed(row.id, result.error or result.outcome.value)
+
+    def _note(self, row: PendingAlert, error: str) -> None:
+        self.stats.recent.append(f"chat {row.chat.external_id}: {error}")
+        log.warning("alert %d to chat %d: %s", row.id, row.chat.external_id, error)

@@ -1,0 +1,91 @@
+"""Settings from the environment or `.env`; the contract is listed in the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot run with; the message names it (never its secret)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str = DEFAULT_API_URL
+    db_path: str = "matchday.db"
+    timezone: str = "UTC"
+    feed: str = "replay"
+    football_data_token: str | None = field(default=None, repr=False)
+    football_data_url: str = DEFAULT_FOOTBALL_DATA_URL
+    football_data_competitions: tuple[str, ...] = ()
+    max_send_rate: float = 30.0
+    admins: frozenset[int] = frozenset()
+    poll_seconds: float = 30.0
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
+        """Environment wins over `.env`, so a deployment can override a checked-out file."""
+        values: dict[str, str] = {}
+        if env is None:
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+            values.update(os.environ)
+        else:
+            values.update(env)
+
+        def get(name: str) -> str | None:
+            value = values.get(name, "").strip()
+            return value or None
+
+        zone = get("MATCHDAY_TIMEZONE") or "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(f"MATCHDAY_TIMEZONE: unknown time zone {zone!r}") from exc
+        feed = get("MATCHDAY_FEED") or "replay"
+        if feed not in {"replay", "football-data"}:
+            raise SettingsError("MATCHDAY_FEED must be 'replay' or 'football-data'")
+        return cls(
+            telegram_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            db_path=get("MATCHDAY_DB") or "matchday.db",
+            timezone=zone,
+            feed=feed,
+            football_data_token=get("FOOTBALL_DATA_TOKEN"),
+            football_data_url=(get("FOOTBALL_DATA_URL") or DEFAULT_FOOTBALL_DATA_URL).rstrip("/"),
+            football_data_competitions=tuple(
+                code.strip().upper()
+                for code in (get("FOOTBALL_DATA_COMPETITIONS") or "").split(",")
+                if code.strip()
+            ),
+            max_send_rate=_positive(get("MATCHDAY_MAX_SEND_RATE"), "MATCHDAY_MAX_SEND_RATE", 30.0),
+            admins=frozenset(_ids(get("MATCHDAY_ADMINS"))),
+            poll_seconds=_positive(get("MATCHDAY_POLL_SECONDS"), "MATCHDAY_POLL_SECONDS", 30.0),
+        )
+
+
+def _positive(raw: str | None, name: str, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if not value > 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _ids(raw: str | None) -> list[int]:
+    try:
+        return [int(part) for part in (raw or "").replace(" ", "").split(",") if part]
+    except ValueError as exc:
+        raise SettingsError("MATCHDAY_ADMINS must be comma-separated numeric user ids") from exc

@@ -1,0 +1,231 @@
+"""The Telegram front end: updates in, `Request`s to the handlers, replies and alerts out.
+
+`TelegramSender.send` is the one place that turns Telegram's errors into delivery outcomes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import (
+    BotCommand,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.core import Core
+from bot.delivery import Outcome, Sender, SendResult
+from handlers.base import Button, Reply, Request
+from handlers.commands import COMMANDS, dispatch, parse_command
+from storage.store import Chat
+
+log = logging.getLogger("matchday.telegram")
+
+PLATFORM = "telegram"
+CALLBACK_LIMIT = 64  # bytes Telegram allows in callback_data
+REPLY_ATTEMPTS = 3
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _markup(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    rows = [
+        [InlineKeyboardButton(b.label[:60], callback_data=b.command) for b in row
+         if len(b.command.encode()) <= CALLBACK_LIMIT]
+        for row in buttons
+    ]  # fmt: skip
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramSender(Sender):
+    """Sends through PTB's Bot and maps every Telegram answer to an `Outcome`."""
+
+    platform = PLATFORM
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+
+    async def send(
+        self, chat: Chat, text: str, buttons: Sequence[Sequence[Button]] = ()
+    ) -> SendResult:
+        try:
+            message = await self.application.bot.send_message(
+                chat.external_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(buttons),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except RetryAfter as exc:
+            return SendResult(Outcome.RETRY_AFTER, retry_after=_seconds(exc.retry_after),
+                              error=exc.message)  # fmt: skip
+        except Forbidden as exc:
+            return SendResult(Outcome.FORBIDDEN, error=exc.message)
+        except ChatMigrated as exc:
+            return SendResult(Outcome.MIGRATED, new_chat_id=exc.new_chat_id, error=exc.message)
+        except BadRequest as exc:  # before NetworkError, which it subclasses
+            return SendResult(Outcome.REJECTED, error=exc.message)
+        except TimedOut as exc:
+            # The request left; Telegram may have delivered it. Retrying errs towards a
+            # repeat rather than a lost alert (see bot/delivery.py).
+            return SendResult(Outcome.TRANSIENT, error=f"timed out: {exc.message}")
+        except NetworkError as exc:
+            return SendResult(Outcome.TRANSIENT, error=exc.message)
+        except TelegramError as exc:
+            return SendResult(Outcome.REJECTED, error=exc.message)
+        return SendResult(Outcome.SENT, message_id=message.message_id)
+
+
+def _core(context: ContextTypes.DEFAULT_TYPE) -> Core:
+    return context.application.bot_data["core"]
+
+
+async def _chat_for(core: Core, message: Message) -> Chat:
+    chat = message.chat
+    title = chat.title or chat.username or chat.first_name
+    return await core.store.ensure_chat(PLATFORM, chat.id, chat.type, title, core.settings.timezone)
+
+
+async def answer(core: Core, chat: Chat, user_id: int, text: str, is_admin_hint: bool,
+                 context: ContextTypes.DEFAULT_TYPE) -> None:  # fmt: skip
+    """Parse a command, run it, and send the reply ahead of any queued alerts."""
+    parsed = parse_command(text, context.bot.username)
+    if parsed is None:
+        return
+    command, args = parsed
+
+    async def is_admin() -> bool:
+        if not chat.is_group or is_admin_hint:
+            return True
+        member = await context.bot.get_chat_member(chat.external_id, user_id)
+        return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+    request = Request(command, args, chat, user_id, core.store, core.clock, core.settings, is_admin)
+    reply = await dispatch(request)
+    await send_reply(core, chat, reply)
+
+
+async def send_reply(core: Core, chat: Chat, reply: Reply) -> None:
+    sender = core.delivery.senders[PLATFORM]
+    for _ in range(REPLY_ATTEMPTS):
+        await core.gate.acquire(chat, urgent=True)
+        result = await sender.send(chat, reply.text, reply.buttons)
+        if result.outcome == Outcome.RETRY_AFTER:
+            core.gate.pause(result.retry_after)
+            continue
+        if result.outcome == Outcome.MIGRATED and result.new_chat_id is not None:
+            await core.store.migrate_chat(chat.id, result.new_chat_id)
+            chat = await core.store.chat(PLATFORM, result.new_chat_id) or chat
+            continue
+        if result.outcome == Outcome.FORBIDDEN:
+            await core.store.set_chat_active(chat.id, False)
+        if result.outcome != Outcome.TRANSIENT:
+            if result.outcome == Outcome.REJECTED:
+                log.error("reply to chat %d rejected: %s", chat.external_id, result.error)
+            return
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every command message, in private chats and groups."""
+    message = update.message
+    if message is None or message.text is None:
+        return
+    core = _core(context)
+    chat = await _chat_for(core, message)
+    # An anonymous group admin writes as the group itself.
+    anonymous_admin = message.sender_chat is not None and message.sender_chat.id == message.chat.id
+    user_id = message.from_user.id if message.from_user else 0
+    await answer(core, chat, user_id, message.text, anonymous_admin, context)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text in a private chat: point at the commands instead of staying silent."""
+    message = update.message
+    if message is None:
+        return
+    core = _core(context)
+    chat = await _chat_for(core, message)
+    await send_reply(
+        core, chat, Reply("I answer commands — try <code>/score Belgium</code> or /help.")
+    )
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press is the command text it carries, from the user who pressed it."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message) or not query.data:
+        return
+    core = _core(context)
+    chat = await _chat_for(core, message)
+    await answer(core, chat, query.from_user.id, query.data, False, context)
+
+
+async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Removed from a chat: stop its alerts. Added back: resume them."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    core = _core(context)
+    gone = change.new_chat_member.status in {ChatMember.LEFT, ChatMember.BANNED}
+    chat = change.chat
+    known = await core.store.chat(PLATFORM, chat.id)
+    if gone:
+        if known is not None:
+            await core.store.set_chat_active(known.id, False)
+        return
+    title = chat.title or chat.username or chat.first_name
+    await core.store.ensure_chat(PLATFORM, chat.id, chat.type, title, core.settings.timezone)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log handler errors; the token is redacted by the logging filter in bot/logs.py."""
+    log.error("error handling an update: %s", context.error, exc_info=context.error)
+
+
+def register(application: Application) -> None:
+    """Every Telegram handler, in one place."""
+    only_new = filters.UpdateType.MESSAGE  # edited messages are not new commands
+    application.add_handler(MessageHandler(only_new & filters.COMMAND, on_command))
+    application.add_handler(
+        MessageHandler(
+            only_new & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, on_text
+        )
+    )
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)
+
+
+def bot_commands() -> list[BotCommand]:
+    return [BotCommand(c.name, c.summary) for c in COMMANDS if c.menu]

@@ -1,0 +1,66 @@
+"""The text of every unasked message: reminders and live alerts."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from feeds.events import Event, EventKind
+from feeds.model import MatchState
+from handlers.render import dash, esc, goal_line, stage, when
+
+
+def _teams(m: MatchState) -> str:
+    return f"{esc(m.home.name)} v {esc(m.away.name)}"
+
+
+def _score(m: MatchState, pair: tuple[int, int] | None) -> str:
+    return f"{esc(m.home.name)} {dash(pair or (0, 0))} {esc(m.away.name)}"
+
+
+def render_alert(event: Event, m: MatchState, zone: ZoneInfo) -> str:
+    """One alert in the chat's zone; the ledger stores exactly this text."""
+    kind = event.kind
+    if kind == EventKind.REMINDER:
+        minutes = max(1, round((m.kickoff - event.at).total_seconds() / 60))
+        soon = f"{minutes} minutes" if minutes != 1 else "1 minute"
+        venue = f" at {esc(m.venue)}" if m.venue else ""
+        return (
+            f"⏰ <b>{_teams(m)}</b> kicks off in {soon}\n{stage(m)}\n{when(m.kickoff, zone)}{venue}"
+        )
+    if kind == EventKind.KICKOFF:
+        return f"🟢 <b>Kick-off: {_teams(m)}</b>\n{stage(m)}"
+    if kind == EventKind.GOAL and event.goal is not None:
+        g = event.goal
+        if g.scorer is None:
+            return f"⚽ <b>GOAL</b> — {_score(m, event.score)}, {g.clock}"
+        return f"⚽ <b>GOAL! {_score(m, event.score)}</b>\n{goal_line(g, m)}"
+    if kind == EventKind.GOAL_CANCELLED and event.goal is not None:
+        return (
+            f"❌ <b>Goal disallowed</b> — {goal_line(event.goal, m)}\n"
+            f"Score: {_score(m, event.score)}"
+        )
+    if kind == EventKind.HALF_TIME:
+        return f"⏸ <b>Half-time: {_score(m, event.score)}</b>"
+    if kind == EventKind.EXTRA_TIME:
+        return f"⏱ <b>Extra time: {_score(m, event.score)}</b> after 90 minutes"
+    if kind == EventKind.PENALTIES and event.score is not None:
+        home, away = event.score
+        winner = m.home.name if home > away else m.away.name
+        return (
+            f"🎯 <b>{esc(winner)} win {max(home, away)}–{min(home, away)} on penalties</b>\n"
+            f"{_score(m, m.score)} after extra time"
+        )
+    if kind == EventKind.FULL_TIME:
+        tail = " (after extra time)" if m.extra_time is not None else ""
+        return f"🏁 <b>Full time: {_score(m, event.score)}</b>{tail}\n{stage(m)}"
+    if kind == EventKind.KICKOFF_MOVED and event.previous_kickoff is not None:
+        return (
+            f"🕒 <b>Kick-off moved: {_teams(m)}</b>\nNow {when(m.kickoff, zone)} "
+            f"(was {when(event.previous_kickoff, zone)})"
+        )
+    labels = {
+        EventKind.POSTPONED: "📅 <b>Postponed</b>",
+        EventKind.CANCELLED: "🚫 <b>Cancelled</b>",
+        EventKind.SUSPENDED: "⏸ <b>Suspended</b>",
+    }
+    return f"{labels.get(kind, esc(kind.value))}: {_teams(m)}\n{stage(m)}"

@@ -1,0 +1,170 @@
+"""/follow, /unfollow, /following, /remind, /timezone and /settings: a chat's own choices."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, available_timezones
+
+from rapidfuzz import process
+
+from feeds.model import fold
+from handlers.base import Button, Reply, Request
+from handlers.lookup import competition_targets, not_found, team_targets, too_long
+from handlers.names import Resolution, Target, resolve
+from handlers.render import esc, quote_arg, when
+from storage.store import MAX_REMINDER_MINUTES
+
+MAX_LEADS = 5
+
+
+async def _refused(req: Request) -> Reply | None:
+    """In groups only administrators change what the group follows or its settings."""
+    if req.chat.is_group and not await req.is_admin():
+        return Reply(
+            "Only this group's administrators can change what it follows and its settings."
+        )
+    return None
+
+
+async def _target(req: Request) -> Target | Reply:
+    """A team or a competition, whichever the name means more clearly."""
+    if (reply := too_long(req)) is not None:
+        return reply
+    if not req.args.strip():
+        return Reply(
+            f"Which team? e.g. <code>/{req.command} Belgium</code> or "
+            f"<code>/{req.command} World Cup</code>."
+        )
+    teams, comps = await team_targets(req), await competition_targets(req)
+    team = resolve(req.args, teams)
+    comp = resolve(req.args, comps)
+    exact = [t for t in (team.found, comp.found) if t and t.folded == fold(req.args)]
+    if exact:
+        return exact[0]
+    if team.found and not comp.found:
+        return team.found
+    if comp.found and not team.found:
+        return comp.found
+    if team.found and comp.found:
+        return not_found(req, "team or competition", Resolution(None, (team.found, comp.found)))
+    return not_found(req, "team or competition", Resolution(None, team.choices + comp.choices))
+
+
+async def follow(req: Request) -> Reply:
+    """Follow a team or a whole competition: reminders before kick-off and live alerts."""
+    target = await _target(req)
+    if isinstance(target, Reply):
+        return target
+    if (refusal := await _refused(req)) is not None:
+        return refusal
+    added = await req.store.follow(req.chat.id, target.kind, target.id, req.clock.now())
+    if not added:
+        return Reply(f"This chat already follows {esc(target.name)}. See /following.")
+    leads = _leads_text(req.chat.reminders)
+    return Reply(
+        f"Following <b>{esc(target.name)}</b>: {leads} and live alerts for kick-off, goals, "
+        f"half-time and full time. Stop with <code>/unfollow {esc(target.name)}</code>."
+    )
+
+
+async def unfollow(req: Request) -> Reply:
+    """Stop following a team or competition."""
+    target = await _target(req)
+    if isinstance(target, Reply):
+        return target
+    if (refusal := await _refused(req)) is not None:
+        return refusal
+    if not await req.store.unfollow(req.chat.id, target.kind, target.id):
+        return Reply(f"This chat does not follow {esc(target.name)}. See /following.")
+    return Reply(f"Stopped following {esc(target.name)}.")
+
+
+async def following(req: Request) -> Reply:
+    """What this chat follows."""
+    follows = await req.store.follows(req.chat.id)
+    if not follows:
+        return Reply("This chat follows nothing yet. Try <code>/follow Belgium</code>.")
+    lines = ["<b>This chat follows</b>"]
+    lines += [
+        f"• {esc(f.name)}" + (" (all matches)" if f.kind == "competition" else "") for f in follows
+    ]
+    buttons = tuple((Button(f"Unfollow {f.name}", f"/unfollow {f.name}"),) for f in follows[:5])
+    return Reply("\n".join(lines), buttons)
+
+
+def _leads_text(leads: tuple[int, ...]) -> str:
+    if not leads:
+        return "no kick-off reminders (turn them on with <code>/remind 30</code>)"
+    return "reminders " + ", ".join(_minutes(m) for m in leads) + " before kick-off"
+
+
+def _minutes(m: int) -> str:
+    if m % 1440 == 0:
+        return f"{m // 1440} day" + ("s" if m != 1440 else "")
+    if m % 60 == 0:
+        return f"{m // 60} hour" + ("s" if m != 60 else "")
+    return f"{m} min"
+
+
+async def remind(req: Request) -> Reply:
+    """Set the chat's reminder lead times in minutes: `/remind 60 15`, or `/remind off`."""
+    words = req.args.replace(",", " ").split()
+    example = "e.g. <code>/remind 60 15</code> or <code>/remind off</code>"
+    if not words:
+        return Reply(f"Reminders: {_leads_text(req.chat.reminders)}. Change them with {example}.")
+    leads: list[int] = []
+    if [w.casefold() for w in words] != ["off"]:
+        if len(words) > MAX_LEADS:
+            return Reply(f"At most {MAX_LEADS} reminder times, {example}.")
+        for word in words:
+            if not word.isdecimal() or not 1 <= int(word) <= MAX_REMINDER_MINUTES:
+                return Reply(
+                    f"“{quote_arg(word)}” is not a number of minutes from 1 to "
+                    f"{MAX_REMINDER_MINUTES} (a week) — {example}."
+                )
+            leads.append(int(word))
+    if (refusal := await _refused(req)) is not None:
+        return refusal
+    await req.store.set_reminders(req.chat.id, leads)
+    return Reply(f"Done: {_leads_text(tuple(sorted(set(leads), reverse=True)))}.")
+
+
+async def timezone(req: Request) -> Reply:
+    """Set the zone this chat reads times in: `/timezone Europe/Brussels`."""
+    wanted = req.args.strip()
+    if not wanted:
+        return Reply(
+            f"Times here are in <b>{esc(req.chat.timezone)}</b>. Change with e.g. "
+            "<code>/timezone Europe/Brussels</code>."
+        )
+    if (reply := too_long(req)) is not None:
+        return reply
+    zones = available_timezones()
+    by_fold = {z.casefold(): z for z in zones}
+    zone = by_fold.get(wanted.casefold().replace(" ", "_"))
+    if zone is None:
+        close = process.extract(wanted.replace(" ", "_"), sorted(zones), limit=3, score_cutoff=60)
+        buttons = tuple((Button(name, f"/timezone {name}"),) for name, _, _ in close)
+        return Reply(
+            f"“{quote_arg(wanted)}” is not a time zone I know. Use an IANA name such as "
+            "<code>Europe/Brussels</code> or <code>America/Sao_Paulo</code>.",
+            buttons,
+        )
+    if (refusal := await _refused(req)) is not None:
+        return refusal
+    await req.store.set_timezone(req.chat.id, zone)
+    return Reply(
+        f"Times in this chat are now in <b>{esc(zone)}</b> "
+        f"(now {when(req.clock.now(), ZoneInfo(zone))})."
+    )
+
+
+async def settings(req: Request) -> Reply:
+    """This chat's reminder times and time zone."""
+    follows = await req.store.follows(req.chat.id)
+    names = ", ".join(esc(f.name) for f in follows) or "nothing yet"
+    return Reply(
+        "<b>Settings for this chat</b>\n"
+        f"Time zone: {esc(req.chat.timezone)} (change with /timezone)\n"
+        f"Kick-off: {_leads_text(req.chat.reminders)} (change with /remind)\n"
+        f"Following: {names}"
+    )

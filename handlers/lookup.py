@@ -1,0 +1,47 @@
+"""Turning a command's argument into a team or competition, or into a helpful reply."""
+
+from __future__ import annotations
+
+from handlers.base import MAX_ARGS, Button, Reply, Request
+from handlers.names import Resolution, Target, resolve
+from handlers.render import quote_arg
+
+
+async def team_targets(req: Request) -> list[Target]:
+    return [Target("team", t.id, t.name, t.code) for t in await req.store.teams()]
+
+
+async def competition_targets(req: Request) -> list[Target]:
+    return [Target("competition", c.id, c.name) for c in await req.store.competitions()]
+
+
+def too_long(req: Request) -> Reply | None:
+    if len(req.args) > MAX_ARGS:
+        return Reply(
+            f"That is too long for a name ({len(req.args)} characters). "
+            f"Try a team, e.g. <code>/{req.command} Belgium</code>."
+        )
+    return None
+
+
+def not_found(req: Request, what: str, resolution: Resolution) -> Reply:
+    """Say the name is unknown or ambiguous, offering the closest names as buttons."""
+    asked = quote_arg(req.args)
+    buttons = tuple((Button(t.name, f"/{req.command} {t.name}"),) for t in resolution.choices)
+    if resolution.ambiguous:
+        return Reply(f"“{asked}” could be several {what}s — which one?", buttons)
+    if resolution.choices:
+        return Reply(f"I don't know a {what} called “{asked}”. Did you mean:", buttons)
+    return Reply(
+        f"I don't know a {what} called “{asked}”. "
+        f"Try a name or a FIFA code, e.g. <code>/{req.command} Belgium</code> or "
+        f"<code>/{req.command} BEL</code>."
+    )
+
+
+async def find_team(req: Request) -> Target | Reply:
+    """The team named in the arguments, or the reply that explains why there is none."""
+    if (reply := too_long(req)) is not None:
+        return reply
+    resolution = resolve(req.args, await team_targets(req))
+    return resolution.found or not_found(req, "team", resolution)

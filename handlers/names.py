@@ -1,0 +1,84 @@
+"""Forgiving names: what a fan types (`belgum`, `BEL`, `côte`) to the team or competition meant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process, utils
+
+from feeds.model import fold
+
+SURE = 86  # a fuzzy score this high, clear of the runner-up, is taken as the answer
+CLEAR_MARGIN = 6
+SUGGEST = 55  # below this a name is not worth suggesting
+MAX_CHOICES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Something a chat can ask about or follow: a team or a competition."""
+
+    kind: str  # team or competition
+    id: int
+    name: str
+    code: str | None = None
+
+    @property
+    def folded(self) -> str:
+        return fold(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """One target when the name is clear; otherwise the closest few to offer as buttons."""
+
+    found: Target | None
+    choices: tuple[Target, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.found is None and len(self.choices) > 1
+
+
+def resolve(query: str, targets: Sequence[Target]) -> Resolution:
+    """Exact name, FIFA code, word prefix, then typo-tolerant matching, in that order."""
+    wanted = fold(query)
+    if not wanted or not targets:
+        return Resolution(None)
+    exact = [t for t in targets if t.folded == wanted]
+    if len(exact) == 1:
+        return Resolution(exact[0])
+    if len(wanted) <= 4 and wanted.isalpha():
+        coded = [t for t in targets if t.code and t.code.casefold() == wanted]
+        if len(coded) == 1:
+            return Resolution(coded[0])
+    prefixed = [t for t in targets if _starts(t.folded, wanted)]
+    if len(prefixed) == 1:
+        return Resolution(prefixed[0])
+    if len(prefixed) > 1:
+        return Resolution(None, _closest(wanted, prefixed))
+    scored = process.extract(
+        wanted,
+        {i: t.folded for i, t in enumerate(targets)},
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=MAX_CHOICES,
+    )
+    if not scored:
+        return Resolution(None)
+    best = scored[0]
+    runner_up = scored[1][1] if len(scored) > 1 else 0.0
+    if best[1] >= SURE and best[1] - runner_up >= CLEAR_MARGIN:
+        return Resolution(targets[best[2]])
+    return Resolution(None, tuple(targets[i] for _, score, i in scored if score >= SUGGEST))
+
+
+def _starts(name: str, wanted: str) -> bool:
+    """`man` starts `manchester-united-fc`; `united` starts one of its words too."""
+    return name.startswith(wanted) or any(word.startswith(wanted) for word in name.split("-"))
+
+
+def _closest(wanted: str, targets: Sequence[Target]) -> tuple[Target, ...]:
+    ranked = sorted(targets, key=lambda t: (-fuzz.ratio(wanted, t.folded), t.name))
+    return tuple(ranked[:MAX_CHOICES])

@@ -1,0 +1,145 @@
+"""/table and /topscorers, computed from the results in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feeds.model import MatchState, Status, fold
+from handlers.base import Reply, Request
+from handlers.lookup import competition_targets, not_found, too_long
+from handlers.names import Resolution, resolve
+from handlers.render import clip, esc
+from storage.store import Competition
+
+
+@dataclass(slots=True)
+class Row:
+    team: str
+    played: int = 0
+    won: int = 0
+    drawn: int = 0
+    lost: int = 0
+    goals_for: int = 0
+    goals_against: int = 0
+
+    @property
+    def goal_difference(self) -> int:
+        return self.goals_for - self.goals_against
+
+    @property
+    def points(self) -> int:
+        return 3 * self.won + self.drawn
+
+
+def standings(matches: Iterable[MatchState]) -> list[Row]:
+    """P W D L GF GA GD Pts from 90-minute results, ordered by points, GD, goals, name."""
+    rows: dict[str, Row] = {}
+    for m in matches:
+        for team in (m.home.name, m.away.name):
+            rows.setdefault(team, Row(team))
+        if m.status != Status.FINISHED or m.score is None:
+            continue
+        home, away = rows[m.home.name], rows[m.away.name]
+        h, a = m.score
+        for row, scored, conceded in ((home, h, a), (away, a, h)):
+            row.played += 1
+            row.goals_for += scored
+            row.goals_against += conceded
+            if scored > conceded:
+                row.won += 1
+            elif scored == conceded:
+                row.drawn += 1
+            else:
+                row.lost += 1
+    return sorted(
+        rows.values(), key=lambda r: (-r.points, -r.goal_difference, -r.goals_for, r.team)
+    )
+
+
+def render_table(title: str, rows: list[Row]) -> str:
+    width = min(16, max((len(r.team) for r in rows), default=4))
+    lines = [f"{'#':>2} {'Team':<{width}}  P  W  D  L  GF  GA  GD Pts"]
+    for pos, r in enumerate(rows, 1):
+        lines.append(
+            f"{pos:>2} {r.team[:width]:<{width}} {r.played:>2} {r.won:>2} {r.drawn:>2} {r.lost:>2}"
+            f" {r.goals_for:>3} {r.goals_against:>3} {r.goal_difference:>+3} {r.points:>3}"
+        )
+    return f"<b>{esc(title)}</b>\n<pre>{esc(chr(10).join(lines))}</pre>"
+
+
+async def _competition(req: Request, query: str) -> Competition | Reply | None:
+    """The competition named, else the one with the latest matches (None when empty)."""
+    comps = await req.store.competitions()
+    if not comps:
+        return None
+    if not query:
+        latest = await req.store.results(limit=1) or await req.store.fixtures(
+            req.clock.now(), limit=1
+        )
+        wanted = latest[0].competition if latest else comps[-1].name
+        return next((c for c in comps if c.name == wanted), comps[-1])
+    resolution: Resolution = resolve(query, await competition_targets(req))
+    if resolution.found is None:
+        return not_found(req, "competition", resolution)
+    return next(c for c in comps if c.id == resolution.found.id)
+
+
+async def table(req: Request) -> Reply:
+    """Group or league standings: `/table Group B`, `/table B`, `/table World Cup 2018`."""
+    if (reply := too_long(req)) is not None:
+        return reply
+    query = req.args.strip()
+    comps = await req.store.competitions()
+    if query and comps:
+        # A group name (with or without "Group") is tried in the latest competition first.
+        competition = await _competition(req, "")
+        assert isinstance(competition, Competition)
+        groups = await req.store.groups(competition.id)
+        group = _group(query, groups)
+        if group is not None:
+            return Reply(clip(await _group_table(req, competition, group)))
+    competition = await _competition(req, query)
+    if competition is None:
+        return Reply("No competition is loaded yet.")
+    if isinstance(competition, Reply):
+        return competition
+    groups = await req.store.groups(competition.id)
+    if groups:
+        parts = [await _group_table(req, competition, g) for g in groups]
+        return Reply(clip("\n".join(parts), limit=4000))
+    matches = await req.store.competition_matches(competition.id, None)
+    return Reply(clip(render_table(competition.name, standings(matches))))
+
+
+def _group(query: str, groups: list[str]) -> str | None:
+    wanted = fold(query)
+    for g in groups:
+        if fold(g) == wanted or fold(g).removeprefix("group-") == wanted:
+            return g
+    return None
+
+
+async def _group_table(req: Request, competition: Competition, group: str) -> str:
+    matches = await req.store.competition_matches(competition.id, group)
+    return render_table(f"{competition.name} — {group}", standings(matches))
+
+
+async def topscorers(req: Request) -> Reply:
+    """The competition's leading scorers (own goals not counted)."""
+    if (reply := too_long(req)) is not None:
+        return reply
+    competition = await _competition(req, req.args.strip())
+    if competition is None:
+        return Reply("No competition is loaded yet.")
+    if isinstance(competition, Reply):
+        return competition
+    leaders = await req.store.top_scorers(competition.id)
+    if not leaders:
+        return Reply(f"No goals recorded in {esc(competition.name)} yet.")
+    lines = [f"<b>Top scorers — {esc(competition.name)}</b>"]
+    lines += [
+        f"{n}. {esc(name)} ({esc(team)}) — {goals}"
+        for n, (name, team, goals) in enumerate(leaders, 1)
+    ]
+    return Reply("\n".join(lines))

@@ -1,0 +1,98 @@
+"""Schema migrations, applied in order by `PRAGMA user_version`."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: matches, teams, chats, follows and the alert ledger.
+    """
+    CREATE TABLE competitions (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL
+    );
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        folded TEXT NOT NULL UNIQUE,
+        code TEXT
+    );
+    CREATE INDEX teams_code ON teams(code);
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        competition_id INTEGER NOT NULL REFERENCES competitions(id),
+        stage TEXT NOT NULL,
+        grp TEXT,
+        kickoff TEXT NOT NULL,
+        home_id INTEGER NOT NULL REFERENCES teams(id),
+        away_id INTEGER NOT NULL REFERENCES teams(id),
+        venue TEXT,
+        status TEXT NOT NULL,
+        score_home INTEGER, score_away INTEGER,
+        ht_home INTEGER, ht_away INTEGER,
+        ft_home INTEGER, ft_away INTEGER,
+        et_home INTEGER, et_away INTEGER,
+        pen_home INTEGER, pen_away INTEGER,
+        minute INTEGER,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX matches_kickoff ON matches(kickoff);
+    CREATE INDEX matches_home ON matches(home_id, kickoff);
+    CREATE INDEX matches_away ON matches(away_id, kickoff);
+    CREATE INDEX matches_competition ON matches(competition_id, grp);
+    CREATE INDEX matches_status ON matches(status, kickoff);
+    CREATE TABLE goals (
+        match_id INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        side INTEGER NOT NULL CHECK (side IN (1, 2)),
+        minute INTEGER NOT NULL,
+        stoppage INTEGER NOT NULL DEFAULT 0,
+        scorer TEXT,
+        penalty INTEGER NOT NULL DEFAULT 0,
+        own_goal INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (match_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX goals_scorer ON goals(scorer);
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        external_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT,
+        timezone TEXT NOT NULL,
+        reminders TEXT NOT NULL DEFAULT '30',
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, external_id)
+    );
+    CREATE TABLE follows (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('team', 'competition')),
+        target_id INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, kind, target_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX follows_target ON follows(kind, target_id);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+        match_id INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        sent_at TEXT,
+        message_id INTEGER,
+        last_error TEXT,
+        UNIQUE (chat_id, match_id, event)
+    );
+    CREATE INDEX alerts_pending ON alerts(id) WHERE status = 'pending';
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]

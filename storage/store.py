@@ -1,0 +1,750 @@
+"""The one SQLite store: matches, teams, chats, follows and the alert ledger.
+
+One aiosqlite connection per process, WAL, and every write inside `BEGIN IMMEDIATE` under one
+asyncio lock, so a state change and the alerts it causes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from feeds.events import Event, EventKind, diff, with_goals
+from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from storage.schema import MIGRATIONS
+
+log = logging.getLogger("matchday.storage")
+
+Renderer = Callable[[Event, MatchState, ZoneInfo], str]
+DEFAULT_REMINDERS: tuple[int, ...] = (30,)
+STALE_AFTER = timedelta(minutes=10)
+MAX_REMINDER_MINUTES = 7 * 24 * 60  # a week ahead is the longest lead /remind accepts
+
+
+def to_db(moment: datetime) -> str:
+    """UTC as fixed-width text, so SQLite's string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: int
+    name: str
+    code: str | None
+    folded: str
+
+
+@dataclass(frozen=True, slots=True)
+class Competition:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    id: int
+    platform: str
+    external_id: int
+    kind: str  # private, group, supergroup, channel
+    title: str | None
+    timezone: str
+    reminders: tuple[int, ...]
+    active: bool
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind in {"group", "supergroup"}
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    kind: str  # team or competition
+    target_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    id: int
+    chat: Chat
+    event: str
+    text: str
+    expires_at: datetime | None
+    attempts: int
+    next_attempt_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    changed: int
+    alerts: int
+    silent_events: int
+
+
+_MATCH_COLUMNS = """
+    m.id, m.key, c.name, m.stage, m.grp, m.kickoff, h.name, h.code, a.name, a.code, m.venue,
+    m.status, m.score_home, m.score_away, m.ht_home, m.ht_away, m.ft_home, m.ft_away,
+    m.et_home, m.et_away, m.pen_home, m.pen_away, m.minute
+"""
+_MATCH_FROM = """
+    FROM matches m
+    JOIN competitions c ON c.id = m.competition_id
+    JOIN teams h ON h.id = m.home_id
+    JOIN teams a ON a.id = m.away_id
+"""
+
+
+def _pair(a: int | None, b: int | None) -> tuple[int, int] | None:
+    return None if a is None or b is None else (a, b)
+
+
+def _chat(row: Sequence) -> Chat:
+    return Chat(
+        id=row[0],
+        platform=row[1],
+        external_id=row[2],
+        kind=row[3],
+        title=row[4],
+        timezone=row[5],
+        reminders=tuple(json.loads(row[6])) if row[6] != "off" else (),
+        active=bool(row[7]),
+    )
+
+
+_CHAT_COLUMNS = "id, platform, external_id, kind, title, timezone, reminders, active"
+
+
+class Store:
+    """The facade every other part talks to; no SQL lives outside this package."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+        self._teams: list[Team] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.execute("PRAGMA busy_timeout=5000")
+            store = cls(db)
+            await store._migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            (version,) = await cur.fetchone()  # type: ignore[misc]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            async with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {number:d}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time; rolled back whole on any error."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _one(self, sql: str, params: Sequence = ()) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    # -- meta ------------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- teams and competitions ------------------------------------------------------------
+
+    async def teams(self) -> list[Team]:
+        """Every team, cached: name matching runs on each command."""
+        if self._teams is None:
+            rows = await self._all("SELECT id, name, code, folded FROM teams ORDER BY name")
+            self._teams = [Team(*row) for row in rows]
+        return self._teams
+
+    async def competitions(self) -> list[Competition]:
+        rows = await self._all("SELECT id, slug, name FROM competitions ORDER BY name")
+        return [Competition(*row) for row in rows]
+
+    async def _team_id(self, db: aiosqlite.Connection, team: TeamRef) -> int:
+        """The one team behind a name or code, whichever source it came from."""
+        folded = fold(team.name)
+        row = await self._one("SELECT id, code FROM teams WHERE folded = ?", (folded,))
+        if row is None and team.code:
+            row = await self._one("SELECT id, code FROM teams WHERE code = ?", (team.code,))
+        if row is not None:
+            if team.code and not row[1]:
+                await db.execute("UPDATE teams SET code = ? WHERE id = ?", (team.code, row[0]))
+                self._teams = None
+            return int(row[0])
+        cur = await db.execute(
+            "INSERT INTO teams(name, folded, code) VALUES (?, ?, ?)",
+            (team.name, folded, team.code),
+        )
+        self._teams = None
+        return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    async def _competition_id(self, db: aiosqlite.Connection, name: str) -> int:
+        slug = fold(name)
+        row = await self._one("SELECT id FROM competitions WHERE slug = ?", (slug,))
+        if row is not None:
+            return int(row[0])
+        cur = await db.execute("INSERT INTO competitions(slug, name) VALUES (?, ?)", (slug, name))
+        return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    # -- matches ---------------------------------------------------------------------------
+
+    async def _matches(self, where: str, params: Sequence = (), tail: str = "") -> list[MatchState]:
+        rows = await self._all(
+            f"SELECT {_MATCH_COLUMNS} {_MATCH_FROM} WHERE {where} {tail}", params
+        )
+        goals = await self._goals([row[0] for row in rows])
+        return [self._match(row, goals.get(row[0], ())) for row in rows]
+
+    @staticmethod
+    def _match(row: Sequence, goals: tuple[Goal, ...]) -> MatchState:
+        return MatchState(
+            key=row[1],
+            competition=row[2],
+            stage=row[3],
+            group=row[4],
+            kickoff=from_db(row[5]),
+            home=TeamRef(row[6], row[7]),
+            away=TeamRef(row[8], row[9]),
+            venue=row[10],
+            status=Status(row[11]),
+            score=_pair(row[12], row[13]),
+            half_time=_pair(row[14], row[15]),
+            full_time=_pair(row[16], row[17]),
+            extra_time=_pair(row[18], row[19]),
+            penalties=_pair(row[20], row[21]),
+            minute=row[22],
+            goals=goals,
+        )
+
+    async def _goals(self, match_ids: list[int]) -> dict[int, tuple[Goal, ...]]:
+        found: dict[int, list[Goal]] = {}
+        for start in range(0, len(match_ids), 500):
+            chunk = match_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT match_id, side, minute, stoppage, scorer, penalty, own_goal FROM goals "
+                f"WHERE match_id IN ({marks}) ORDER BY match_id, minute, stoppage, seq",
+                chunk,
+            )
+            for mid, side, minute, stoppage, scorer, pen, og in rows:
+                found.setdefault(mid, []).append(
+                    Goal(side, minute, stoppage, scorer, bool(pen), bool(og))
+                )
+        return {mid: tuple(goals) for mid, goals in found.items()}
+
+    async def match(self, key: str) -> MatchState | None:
+        found = await self._matches("m.key = ?", (key,))
+        return found[0] if found else None
+
+    async def live_matches(self, *, team_id: int | None = None) -> list[MatchState]:
+        where, params = self._filter(team_id, None)
+        return await self._matches(
+            f"m.status IN ('live', 'half_time', 'extra_time', 'penalties') {where}",
+            params,
+            "ORDER BY m.kickoff, m.id",
+        )
+
+    async def results(
+        self, *, team_id: int | None = None, competition_id: int | None = None, limit: int = 5
+    ) -> list[MatchState]:
+        """Finished matches, newest first."""
+        where, params = self._filter(team_id, competition_id)
+        return await self._matches(
+            f"m.status = 'finished' {where}",
+            params,
+            f"ORDER BY m.kickoff DESC, m.id DESC LIMIT {limit:d}",
+        )
+
+    async def fixtures(
+        self,
+        now: datetime,
+        *,
+        team_id: int | None = None,
+        competition_id: int | None = None,
+        limit: int = 5,
+    ) -> list[MatchState]:
+        """Matches not yet played, soonest first (postponed ones included, marked by status)."""
+        where, params = self._filter(team_id, competition_id)
+        return await self._matches(
+            f"m.status IN ('scheduled', 'postponed') AND m.kickoff >= ? {where}",
+            [to_db(now - timedelta(hours=3)), *params],
+            f"ORDER BY m.kickoff, m.id LIMIT {limit:d}",
+        )
+
+    async def competition_matches(self, competition_id: int, group: str | None) -> list[MatchState]:
+        if group is None:
+            return await self._matches(
+                "m.competition_id = ?", (competition_id,), "ORDER BY m.kickoff"
+            )
+        return await self._matches(
+            "m.competition_id = ? AND m.grp = ?", (competition_id, group), "ORDER BY m.kickoff"
+        )
+
+    async def groups(self, competition_id: int) -> list[str]:
+        rows = await self._all(
+            "SELECT DISTINCT grp FROM matches WHERE competition_id = ? AND grp IS NOT NULL "
+            "ORDER BY grp",
+            (competition_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def top_scorers(self, competition_id: int, limit: int = 10) -> list[tuple[str, str, int]]:
+        """(scorer, team, goals), own goals excluded: they count for the other side."""
+        rows = await self._all(
+            """
+            SELECT g.scorer, t.name, COUNT(*) AS n
+            FROM goals g JOIN matches m ON m.id = g.match_id
+            JOIN teams t ON t.id = CASE g.side WHEN 1 THEN m.home_id ELSE m.away_id END
+            WHERE m.competition_id = ? AND g.own_goal = 0 AND g.scorer IS NOT NULL
+            GROUP BY g.scorer, t.id
+            ORDER BY n DESC, g.scorer
+            LIMIT ?
+            """,
+            (competition_id, limit),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    @staticmethod
+    def _filter(team_id: int | None, competition_id: int | None) -> tuple[str, list[int]]:
+        where, params = "", []
+        if team_id is not None:
+            where += " AND (m.home_id = ? OR m.away_id = ?)"
+            params += [team_id, team_id]
+        if competition_id is not None:
+            where += " AND m.competition_id = ?"
+            params.append(competition_id)
+        return where, params
+
+    async def known_keys(self, source_prefix: str) -> dict[str, str]:
+        rows = await self._all(
+            "SELECT key, status FROM matches WHERE key LIKE ?", (f"{source_prefix}%",)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def watched_keys(self, now: datetime, lead: timedelta) -> list[str]:
+        """Followed matches that are live or kick off within `lead`: what a live feed polls."""
+        rows = await self._all(
+            """
+            SELECT DISTINCT m.key FROM matches m
+            JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
+                           OR (f.kind = 'competition' AND f.target_id = m.competition_id)
+            JOIN chats c ON c.id = f.chat_id AND c.active = 1
+            WHERE m.status IN ('live', 'half_time', 'extra_time', 'penalties')
+               OR (m.status = 'scheduled' AND m.kickoff BETWEEN ? AND ?)
+            """,
+            (to_db(now - timedelta(hours=3)), to_db(now + lead)),
+        )
+        return [row[0] for row in rows]
+
+    # -- applying feed states --------------------------------------------------------------
+
+    async def apply(
+        self,
+        states: Iterable[MatchState],
+        now: datetime,
+        render: Renderer,
+        *,
+        silent: bool = False,
+    ) -> ApplyResult:
+        """Store what a feed reports and queue the alerts it causes, in one transaction.
+
+        Events older than `STALE_AFTER` on the match clock are recorded silently: a bot that
+        starts mid-match (or imports a finished season) does not flood chats with old goals.
+        """
+        changed = alerts = quiet = 0
+        async with self.transaction() as db:
+            for state in states:
+                old = await self.match(state.key)
+                state = with_goals(old, state, now)
+                if old == state:
+                    continue
+                changed += 1
+                match_id = await self._save_match(db, state, now)
+                events = diff(old, state)
+                if (
+                    any(e.kind == EventKind.KICKOFF_MOVED for e in events)
+                    or state.status != Status.SCHEDULED
+                ):
+                    await db.execute(
+                        "UPDATE alerts SET status = 'expired' WHERE match_id = ? "
+                        "AND status = 'pending' AND event LIKE 'reminder:%'",
+                        (match_id,),
+                    )
+                fresh = [e for e in events if not silent and e.at >= now - STALE_AFTER]
+                quiet += len(events) - len(fresh)
+                if fresh:
+                    alerts += await self._queue(db, match_id, state, fresh, now, render)
+        return ApplyResult(changed, alerts, quiet)
+
+    async def _save_match(self, db: aiosqlite.Connection, m: MatchState, now: datetime) -> int:
+        home = await self._team_id(db, m.home)
+        away = await self._team_id(db, m.away)
+        competition = await self._competition_id(db, m.competition)
+
+        def split(pair: tuple[int, int] | None) -> tuple[int | None, int | None]:
+            return pair if pair is not None else (None, None)
+
+        values = (
+            m.key, competition, m.stage, m.group, to_db(m.kickoff), home, away, m.venue,
+            m.status.value, *split(m.score), *split(m.half_time), *split(m.full_time),
+            *split(m.extra_time), *split(m.penalties), m.minute, to_db(now),
+        )  # fmt: skip
+        cur = await db.execute(
+            """
+            INSERT INTO matches(key, competition_id, stage, grp, kickoff, home_id, away_id, venue,
+                status, score_home, score_away, ht_home, ht_away, ft_home, ft_away, et_home,
+                et_away, pen_home, pen_away, minute, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET competition_id = excluded.competition_id,
+                stage = excluded.stage, grp = excluded.grp, kickoff = excluded.kickoff,
+                home_id = excluded.home_id, away_id = excluded.away_id, venue = excluded.venue,
+                status = excluded.status, score_home = excluded.score_home,
+                score_away = excluded.score_away, ht_home = excluded.ht_home,
+                ht_away = excluded.ht_away, ft_home = excluded.ft_home, ft_away = excluded.ft_away,
+                et_home = excluded.et_home, et_away = excluded.et_away,
+                pen_home = excluded.pen_home, pen_away = excluded.pen_away,
+                minute = excluded.minute, updated_at = excluded.updated_at
+            RETURNING id
+            """,
+            values,
+        )
+        (match_id,) = await cur.fetchone()  # type: ignore[misc]
+        await cur.close()
+        await db.execute("DELETE FROM goals WHERE match_id = ?", (match_id,))
+        await db.executemany(
+            "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (match_id, seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal)
+                for seq, g in enumerate(m.goals)
+            ],
+        )
+        return int(match_id)
+
+    async def _followers(self, match_id: int) -> list[tuple[int, str]]:
+        return [
+            (row[0], row[1])
+            for row in await self._all(
+                """
+                SELECT DISTINCT c.id, c.timezone FROM matches m
+                JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
+                               OR (f.kind = 'competition' AND f.target_id = m.competition_id)
+                JOIN chats c ON c.id = f.chat_id AND c.active = 1
+                WHERE m.id = ?
+                """,
+                (match_id,),
+            )
+        ]
+
+    async def _queue(
+        self,
+        db: aiosqlite.Connection,
+        match_id: int,
+        match: MatchState,
+        events: list[Event],
+        now: datetime,
+        render: Renderer,
+        *,
+        followers: list[tuple[int, str]] | None = None,
+        expires_at: datetime | None = None,
+    ) -> int:
+        """Write one ledger row per (follower, event); a row that exists already stays as is."""
+        if followers is None:
+            followers = await self._followers(match_id)
+        if not followers:
+            return 0
+        created = to_db(now)
+        expiry = to_db(expires_at) if expires_at else None
+        texts: dict[tuple[str, str], str] = {}
+        rows = []
+        for event in events:
+            for chat_id, zone in followers:
+                text = texts.get((event.key, zone))
+                if text is None:
+                    text = texts[(event.key, zone)] = render(event, match, ZoneInfo(zone))
+                rows.append((chat_id, match_id, event.key, text, created, expiry))
+        before = self._db.total_changes
+        await db.executemany(
+            "INSERT INTO alerts(chat_id, match_id, event, text, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id, match_id, event) DO NOTHING",
+            rows,
+        )
+        return self._db.total_changes - before
+
+    # -- reminders -------------------------------------------------------------------------
+
+    async def queue_due_reminders(self, now: datetime, render: Renderer) -> int:
+        """Queue each followed match's reminder whose lead time has come, before kick-off.
+
+        Lead times that passed while the bot was down collapse into the latest one, so a
+        restart sends one reminder ("starts in 9 minutes") rather than a stale burst.
+        """
+        horizon = now + timedelta(minutes=MAX_REMINDER_MINUTES)
+        rows = await self._all(
+            """
+            SELECT DISTINCT m.id, ch.id, ch.timezone, ch.reminders, m.kickoff
+            FROM matches m
+            JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
+                           OR (f.kind = 'competition' AND f.target_id = m.competition_id)
+            JOIN chats ch ON ch.id = f.chat_id AND ch.active = 1 AND ch.reminders != 'off'
+            WHERE m.status = 'scheduled' AND m.kickoff > ? AND m.kickoff <= ?
+            """,
+            (to_db(now), to_db(horizon)),
+        )
+        due: dict[int, list[tuple[int, str, int]]] = {}
+        for match_id, chat_id, zone, leads_json, kickoff in rows:
+            until = from_db(kickoff) - now
+            passed = [lead for lead in json.loads(leads_json) if timedelta(minutes=lead) >= until]
+            if passed:
+                due.setdefault(match_id, []).append((chat_id, zone, min(passed)))
+        if not due:
+            return 0
+        queued = 0
+        async with self.transaction() as db:
+            for match_id, chats in due.items():
+                found = await self._matches("m.id = ?", (match_id,))
+                if not found:
+                    continue
+                match = found[0]
+                by_lead: dict[int, list[tuple[int, str]]] = {}
+                for chat_id, zone, lead in chats:
+                    by_lead.setdefault(lead, []).append((chat_id, zone))
+                for lead, followers in by_lead.items():
+                    event = Event(
+                        EventKind.REMINDER,
+                        f"reminder:{lead}:{match.kickoff:%Y%m%dT%H%M}",
+                        at=now,
+                    )
+                    queued += await self._queue(
+                        db, match_id, match, [event], now, render,
+                        followers=followers, expires_at=match.kickoff,
+                    )  # fmt: skip
+        return queued
+
+    # -- chats and follows -----------------------------------------------------------------
+
+    async def chat(self, platform: str, external_id: int) -> Chat | None:
+        row = await self._one(
+            f"SELECT {_CHAT_COLUMNS} FROM chats WHERE platform = ? AND external_id = ?",
+            (platform, external_id),
+        )
+        return _chat(row) if row else None
+
+    async def ensure_chat(
+        self, platform: str, external_id: int, kind: str, title: str | None, zone: str
+    ) -> Chat:
+        """The chat a message came from, created on first contact and reactivated if it left."""
+        known = await self.chat(platform, external_id)
+        if known is not None and known.active and known.title == title and known.kind == kind:
+            return known
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO chats(platform, external_id, kind, title, timezone, reminders,
+                                  created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(platform, external_id) DO UPDATE SET
+                    kind = excluded.kind, title = excluded.title, active = 1
+                """,
+                (platform, external_id, kind, title, zone, json.dumps(DEFAULT_REMINDERS),
+                 to_db(datetime.now(UTC))),
+            )  # fmt: skip
+        chat = await self.chat(platform, external_id)
+        assert chat is not None
+        return chat
+
+    async def set_chat_active(self, chat_id: int, active: bool) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
+            if not active:
+                await db.execute(
+                    "UPDATE alerts SET status = 'inactive' "
+                    "WHERE chat_id = ? AND status = 'pending'",
+                    (chat_id,),
+                )
+
+    async def migrate_chat(self, chat_id: int, new_external_id: int) -> None:
+        """A group became a supergroup: the same chat row, so follows and alerts move with it."""
+        async with self.transaction() as db:
+            platform_row = await self._one("SELECT platform FROM chats WHERE id = ?", (chat_id,))
+            if platform_row is None:
+                return
+            # A stub row may exist if the supergroup spoke to us first; fold it into this one.
+            other = await self._one(
+                "SELECT id FROM chats WHERE platform = ? AND external_id = ?",
+                (platform_row[0], new_external_id),
+            )
+            if other is not None and other[0] != chat_id:
+                await db.execute(
+                    "UPDATE OR IGNORE follows SET chat_id = ? WHERE chat_id = ?",
+                    (chat_id, other[0]),
+                )
+                await db.execute("DELETE FROM chats WHERE id = ?", (other[0],))
+            await db.execute(
+                "UPDATE chats SET external_id = ?, kind = 'supergroup' WHERE id = ?",
+                (new_external_id, chat_id),
+            )
+
+    async def set_timezone(self, chat_id: int, zone: str) -> None:
+        ZoneInfo(zone)  # refuse what we could not render later
+        async with self.transaction() as db:
+            await db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (zone, chat_id))
+
+    async def set_reminders(self, chat_id: int, minutes: Sequence[int]) -> None:
+        value = json.dumps(sorted(set(minutes), reverse=True)) if minutes else "off"
+        async with self.transaction() as db:
+            await db.execute("UPDATE chats SET reminders = ? WHERE id = ?", (value, chat_id))
+
+    async def follow(self, chat_id: int, kind: str, target_id: int, now: datetime) -> bool:
+        """True when this is a new follow; following twice changes nothing."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO follows(chat_id, kind, target_id, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (chat_id, kind, target_id, to_db(now)),
+            )
+            return cur.rowcount > 0
+
+    async def unfollow(self, chat_id: int, kind: str, target_id: int) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "DELETE FROM follows WHERE chat_id = ? AND kind = ? AND target_id = ?",
+                (chat_id, kind, target_id),
+            )
+            return cur.rowcount > 0
+
+    async def follows(self, chat_id: int) -> list[Follow]:
+        rows = await self._all(
+            """
+            SELECT f.kind, f.target_id, COALESCE(t.name, c.name) FROM follows f
+            LEFT JOIN teams t ON f.kind = 'team' AND t.id = f.target_id
+            LEFT JOIN competitions c ON f.kind = 'competition' AND c.id = f.target_id
+            WHERE f.chat_id = ? ORDER BY f.kind DESC, 3
+            """,
+            (chat_id,),
+        )
+        return [Follow(*row) for row in rows]
+
+    # -- the ledger ------------------------------------------------------------------------
+
+    async def pending_alerts(self, limit: int = 500) -> list[PendingAlert]:
+        rows = await self._all(
+            f"""
+            SELECT a.id, a.event, a.text, a.expires_at, a.attempts, a.next_attempt_at,
+                   {", ".join("c." + col for col in _CHAT_COLUMNS.split(", "))}
+            FROM alerts a JOIN chats c ON c.id = a.chat_id
+            WHERE a.status = 'pending' ORDER BY a.id LIMIT ?
+            """,
+            (limit,),
+        )
+        return [
+            PendingAlert(
+                id=row[0],
+                event=row[1],
+                text=row[2],
+                expires_at=from_db(row[3]) if row[3] else None,
+                attempts=row[4],
+                next_attempt_at=row[5],
+                chat=_chat(row[6:]),
+            )
+            for row in rows
+        ]
+
+    async def mark_sent(self, alert_id: int, message_id: int | None, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
+                "attempts = attempts + 1 WHERE id = ?",
+                (to_db(now), message_id, alert_id),
+            )
+
+    async def mark_failed(self, alert_id: int, error: str, *, status: str = "failed") -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET status = ?, last_error = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                (status, error[:500], alert_id),
+            )
+
+    async def retry_later(self, alert_id: int, at: float, error: str) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE alerts SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                (at, error[:500], alert_id),
+            )
+
+    async def ledger_counts(self) -> dict[str, int]:
+        rows = await self._all("SELECT status, COUNT(*) FROM alerts GROUP BY status")
+        counts = {"pending": 0, "sent": 0, "failed": 0, "expired": 0, "inactive": 0}
+        counts.update({row[0]: row[1] for row in rows})
+        inactive = await self._one("SELECT COUNT(*) FROM chats WHERE active = 0")
+        counts["inactive_chats"] = inactive[0] if inactive else 0
+        return counts
+
+    async def last_errors(self, limit: int = 5) -> list[tuple[int, str, str]]:
+        rows = await self._all(
+            "SELECT a.chat_id, a.event, a.last_error FROM alerts a "
+            "WHERE a.last_error IS NOT NULL ORDER BY a.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
