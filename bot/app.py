@@ -34,6 +34,7 @@ def build_application(settings: Settings, clock: Clock) -> Application:
         application.bot_data["core"] = core
         core.add_sender(TelegramSender(application))
         await application.bot.set_my_commands(bot_commands())
+        await core.tick()  # know the world as of the clock's start before answering anyone
         assert application.job_queue is not None
         # Jobs live only in memory: everything they need is rebuilt from SQLite each tick.
         application.job_queue.run_repeating(

@@ -1,0 +1,56 @@
+"""Running the real Matchday Telegram bot inside a test's event loop.
+
+The steps are exactly `Application.run_polling`'s, minus the signal handling and the
+blocking loop, so a test can talk to the bot through the fake Bot API while it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import Clock
+from bot.core import Core
+from bot.settings import Settings
+from tests.fake_telegram import FakeTelegram
+
+
+def settings_for(fake: FakeTelegram, db: Path, **extra: str) -> Settings:
+    env = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url,
+        "MATCHDAY_DB": str(db),
+        "MATCHDAY_POLL_SECONDS": "30",
+        **extra,
+    }
+    return Settings.load(env=env)
+
+
+@asynccontextmanager
+async def running_bot(
+    fake: FakeTelegram, db: Path, *, now: datetime | None = None, speed: float = 1.0, **extra: str
+) -> AsyncIterator[Application]:
+    application = build_application(settings_for(fake, db, **extra), Clock(now, speed))
+    await application.initialize()
+    assert application.post_init is not None
+    await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
+
+
+def core_of(application: Application) -> Core:
+    return application.bot_data["core"]
