@@ -40,6 +40,7 @@ class Event:
     goal: Goal | None = None
     score: tuple[int, int] | None = None  # the running score after the event
     previous_kickoff: datetime | None = None
+    lead_minutes: int | None = None  # reminders: the chat's lead time that fell due
 
 
 _DONE = {Status.FINISHED}
@@ -180,18 +181,20 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
             )
         )
     events.extend(e for e in goal_events if e.goal and e.goal.minute > 90)
+    # A shoot-out's result is only known once the kicks are over, some 15 minutes after 120'
+    # (the break plus the kicks): an earlier estimate made the result look stale on arrival.
+    shootout_over = match_instant(kickoff, 120, 15)
     if new.penalties is not None and (old is None or old.penalties is None):
         events.append(
             Event(
                 EventKind.PENALTIES,
                 "penalties",
-                at=match_instant(kickoff, 121),
+                at=shootout_over,
                 score=new.penalties,
             )
         )
     if new.status in _DONE and before not in _DONE:
         end = 125 if new.extra_time is not None else 95
-        events.append(
-            Event(EventKind.FULL_TIME, "full_time", at=match_instant(kickoff, end), score=new.score)
-        )
+        at = shootout_over if new.penalties is not None else match_instant(kickoff, end)
+        events.append(Event(EventKind.FULL_TIME, "full_time", at=at, score=new.score))
     return events

@@ -8,6 +8,8 @@ from feeds.events import Event, EventKind
 from feeds.model import MatchState
 from handlers.render import dash, esc, goal_line, stage, when
 
+LATE_MINUTES = 2  # a reminder later than this says how soon the match really starts
+
 
 def _teams(m: MatchState) -> str:
     return f"{esc(m.home.name)} v {esc(m.away.name)}"
@@ -22,6 +24,8 @@ def render_alert(event: Event, m: MatchState, zone: ZoneInfo) -> str:
     kind = event.kind
     if kind == EventKind.REMINDER:
         minutes = max(1, round((m.kickoff - event.at).total_seconds() / 60))
+        if event.lead_minutes and event.lead_minutes - minutes <= LATE_MINUTES:
+            minutes = event.lead_minutes  # on time, give or take a tick: say what was asked
         soon = f"{minutes} minutes" if minutes != 1 else "1 minute"
         venue = f" at {esc(m.venue)}" if m.venue else ""
         return (

@@ -573,6 +573,7 @@ class Store:
                         EventKind.REMINDER,
                         f"reminder:{lead}:{match.kickoff:%Y%m%dT%H%M}",
                         at=now,
+                        lead_minutes=lead,
                     )
                     queued += await self._queue(
                         db, match_id, match, [event], now, render,
