@@ -167,6 +167,8 @@ class Delivery:
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(max_in_flight)
         self._busy: set[int] = set()
+        # Rows settled while a pending-rows query ran: its snapshot may still call them pending.
+        self._settled: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -177,7 +179,7 @@ class Delivery:
         """Drain forever; cancelled at shutdown (rows in flight stay pending and go next time)."""
         try:
             while True:
-                started = self.drain_once_nowait(await self.store.pending_alerts(limit=2000))
+                started = self.drain_once_nowait(await self._pending())
                 if not started:
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -201,13 +203,17 @@ class Delivery:
             waiter.cancel()
         self._wake.clear()
 
+    async def _pending(self) -> list[PendingAlert]:
+        self._settled.clear()
+        return await self.store.pending_alerts(limit=2000)
+
     def drain_once_nowait(self, rows: list[PendingAlert]) -> int:
         """Start a send for the oldest pending row of every chat that is free to receive."""
         started = 0
         seen: set[int] = set()
         now = time.time()
         for row in rows:
-            if row.chat.id in seen or row.chat.id in self._busy:
+            if row.chat.id in seen or row.chat.id in self._busy or row.id in self._settled:
                 seen.add(row.chat.id)
                 continue
             seen.add(row.chat.id)
@@ -223,8 +229,7 @@ class Delivery:
     async def drain(self) -> None:
         """Deliver until nothing is pending or deliverable; callers bound it with a timeout."""
         while True:
-            rows = await self.store.pending_alerts(limit=2000)
-            self.drain_once_nowait(rows)
+            self.drain_once_nowait(await self._pending())
             if not self._tasks:
                 return
             await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -236,6 +241,7 @@ class Delivery:
         except Exception:
             log.exception("delivery of alert %d failed unexpectedly", row.id)
         finally:
+            self._settled.add(row.id)
             self._busy.discard(row.chat.id)
             self.gate.forget(row.chat)
             self._wake.set()
