@@ -112,6 +112,14 @@ _MATCH_FROM = """
 """
 
 
+def same_player(short: str, full: str) -> bool:
+    """Whether "Kane" or "H. Kane" is "Harry Kane": same surname, any initials fit."""
+    a, b = fold(short).split("-"), fold(full).split("-")
+    if len(a) > len(b) or not a or a[-1] != b[-1]:
+        return False
+    return all(b[i].startswith(part) for i, part in enumerate(a[:-1]))
+
+
 def _pair(a: int | None, b: int | None) -> tuple[int, int] | None:
     return None if a is None or b is None else (a, b)
 
@@ -348,7 +356,11 @@ class Store:
         return [row[0] for row in rows]
 
     async def top_scorers(self, competition_id: int, limit: int = 10) -> list[tuple[str, str, int]]:
-        """(scorer, team, goals), own goals excluded: they count for the other side."""
+        """(scorer, team, goals), own goals excluded: they count for the other side.
+
+        Sources name one player several ways ("Kane", "Harry Kane", "H. Kane"); within a
+        team, a name is merged into a longer one with the same surname and a fitting initial.
+        """
         rows = await self._all(
             """
             SELECT g.scorer, t.name, COUNT(*) AS n
@@ -356,12 +368,15 @@ class Store:
             JOIN teams t ON t.id = CASE g.side WHEN 1 THEN m.home_id ELSE m.away_id END
             WHERE m.competition_id = ? AND g.own_goal = 0 AND g.scorer IS NOT NULL
             GROUP BY g.scorer, t.id
-            ORDER BY n DESC, g.scorer
-            LIMIT ?
             """,
-            (competition_id, limit),
+            (competition_id,),
         )
-        return [(row[0], row[1], row[2]) for row in rows]
+        totals: dict[tuple[str, str], int] = {}
+        for scorer, team, goals in sorted(rows, key=lambda r: -len(r[0])):
+            name = next((n for n, t in totals if t == team and same_player(scorer, n)), scorer)
+            totals[(name, team)] = totals.get((name, team), 0) + goals
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0][0]))
+        return [(name, team, goals) for (name, team), goals in ranked[:limit]]
 
     @staticmethod
     def _filter(team_id: int | None, competition_id: int | None) -> tuple[str, list[int]]:
