@@ -194,7 +194,7 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
             )
         )
     if new.status in _DONE and before not in _DONE:
-        end = 125 if new.extra_time is not None else 95
-        at = shootout_over if new.penalties is not None else match_instant(kickoff, end)
+        end = match_instant(kickoff, 120, 5) if new.extra_time else match_instant(kickoff, 90, 5)
+        at = shootout_over if new.penalties is not None else end
         events.append(Event(EventKind.FULL_TIME, "full_time", at=at, score=new.score))
     return events

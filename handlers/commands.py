@@ -88,7 +88,9 @@ def _command_list() -> str:
 
 def parse_command(text: str, bot_username: str | None = None) -> tuple[str, str] | None:
     """`/score@matchday_bot Japan` → ("score", "Japan"); None when meant for another bot."""
-    head, _, args = text.strip().partition(" ")
+    # Any whitespace ends the command: Telegram also reads "/score\nBelgium" as /score.
+    head, *rest = text.strip().split(maxsplit=1) or [""]
+    args = rest[0] if rest else ""
     if not head.startswith("/") or len(head) < 2:
         return None
     name, _, target = head[1:].partition("@")

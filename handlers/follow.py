@@ -116,7 +116,8 @@ async def remind(req: Request) -> Reply:
         if len(words) > MAX_LEADS:
             return Reply(f"At most {MAX_LEADS} reminder times, {example}.")
         for word in words:
-            if not word.isdecimal() or not 1 <= int(word) <= MAX_REMINDER_MINUTES:
+            # The length check first: int() refuses strings of over 4300 digits.
+            if not word.isdecimal() or len(word) > 9 or not 1 <= int(word) <= MAX_REMINDER_MINUTES:
                 return Reply(
                     f"“{quote_arg(word)}” is not a number of minutes from 1 to "
                     f"{MAX_REMINDER_MINUTES} (a week) — {example}."

@@ -110,14 +110,20 @@ def result_line(m: MatchState, zone: ZoneInfo) -> str:
 
 
 def clip(text: str, limit: int = TELEGRAM_LIMIT - 96) -> str:
-    """Keep a reply under Telegram's limit by dropping whole lines (tags never span lines)."""
+    """Keep a reply under Telegram's limit by dropping whole lines or whole <pre> blocks."""
     if len(text) <= limit:
         return text
+    units: list[str] = []
+    for line in text.split("\n"):
+        if units and units[-1].count("<pre>") > units[-1].count("</pre>"):
+            units[-1] += "\n" + line  # inside a <pre> block: it stays whole
+        else:
+            units.append(line)
     kept: list[str] = []
     size = 0
-    for line in text.split("\n"):
-        if size + len(line) + 1 > limit - 2:
+    for unit in units:
+        if size + len(unit) + 1 > limit - 2:
             break
-        kept.append(line)
-        size += len(line) + 1
+        kept.append(unit)
+        size += len(unit) + 1
     return "\n".join([*kept, "…"])

@@ -1,0 +1,206 @@
+"""Shared fixtures: a real SQLite store holding the bundled World Cup 2018, replayed to an
+instant, and helpers that build a `Request` exactly as the chat adapters do."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.clock import Clock
+from bot.settings import Settings
+from feeds.model import MatchState
+from feeds.openfootball import load_bundled_world_cup_2018
+from feeds.replay import ReplayFeed
+from handlers.alerts import render_alert
+from handlers.base import Reply, Request
+from handlers.commands import dispatch, parse_command
+from storage.store import Store
+
+NOW = datetime(2018, 7, 3, 12, 0, tzinfo=UTC)
+PLATFORM = "test"
+USER_ID = 4242
+TELEGRAM_LIMIT = 4096
+
+
+def world_cup() -> list[MatchState]:
+    return load_bundled_world_cup_2018().matches
+
+
+_BUILT: dict[datetime, bytes] = {}  # the database file each instant gave, built once
+
+
+async def build_store(path: Path | str, now: datetime = NOW) -> Store:
+    """A store filled with the World Cup 2018 as the replay feed tells it at `now`.
+
+    The first build for an instant applies the replayed states; later ones start from a copy
+    of the file it left (a closed SQLite database is one self-contained file).
+    """
+    path = Path(path)
+    if now not in _BUILT:
+        matches = world_cup()
+        feed = ReplayFeed(matches)
+        store = await Store.open(path)
+        states = [feed.state_at(m, now) for m in matches]
+        await store.apply(states, now, render_alert, silent=True)
+        await store.close()
+        _BUILT[now] = path.read_bytes()
+    else:
+        path.write_bytes(_BUILT[now])
+    return await Store.open(path)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """World Cup 2018 as of 2018-07-03T12:00Z: round of 16 half played, England v Colombia
+    still to come."""
+    s = await build_store(tmp_path / "matchday.db", NOW)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+async def live_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """World Cup 2018 as of 2018-07-02T19:10Z: Belgium v Japan in the second half, 0–2."""
+    s = await build_store(tmp_path / "live.db", datetime(2018, 7, 2, 19, 10, tzinfo=UTC))
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def make_request(
+    store: Store,
+    text: str,
+    *,
+    chat: int | None = None,
+    now: datetime = NOW,
+    is_admin: bool = True,
+    zone: str = "UTC",
+    chat_kind: str = "private",
+    title: str | None = "Test chat",
+    user_id: int = USER_ID,
+    env: dict[str, str] | None = None,
+) -> Request:
+    """The Request an adapter builds for `text` in chat `chat` (an external id).
+
+    As with Telegram, `zone` is only the default of a chat seen for the first time.
+    """
+    parsed = parse_command(text)
+    if parsed is None:
+        raise ValueError(f"not a command: {text!r}")
+    command, args = parsed
+    if chat is None:
+        chat = -100 if chat_kind in {"group", "supergroup"} else 100
+    row = await store.ensure_chat(PLATFORM, chat, chat_kind, title, zone)
+
+    async def admin() -> bool:
+        return is_admin
+
+    return Request(
+        command,
+        args,
+        row,
+        user_id,
+        store,
+        Clock(now, 1.0),
+        Settings.load(env=env or {}),
+        admin,
+    )
+
+
+async def ask(store: Store, text: str, **kw: object) -> Reply:
+    """Dispatch `text` as a chat would send it and return the reply."""
+    return await dispatch(await make_request(store, text, **kw))  # type: ignore[arg-type]
+
+
+# -- Telegram HTML ---------------------------------------------------------------------------
+
+ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a"}
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)(?:\s+[^<>]*)?>")
+
+
+class _TelegramHTML(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.problems.append(f"tag <{tag}> not allowed")
+        if tag == "a" and [name for name, _ in attrs] != ["href"]:
+            self.problems.append("<a> needs exactly an href")
+        if tag != "a" and attrs:
+            self.problems.append(f"<{tag}> takes no attributes")
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.problems.append(f"self-closing <{tag}/>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> does not close {self.stack[-1:] or 'anything'}")
+        else:
+            self.stack.pop()
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in {"lt", "gt", "amp", "quot"}:
+            self.problems.append(f"entity &{name}; unknown to Telegram")
+
+    def handle_comment(self, data: str) -> None:
+        self.problems.append("comment")
+
+    def handle_decl(self, decl: str) -> None:
+        self.problems.append("declaration")
+
+    def handle_pi(self, data: str) -> None:
+        self.problems.append("processing instruction")
+
+    def unknown_decl(self, data: str) -> None:
+        self.problems.append("unknown declaration")
+
+
+def html_problems(text: str) -> list[str]:
+    """Why Telegram's HTML parse mode would reject `text` (empty when it is fine)."""
+    problems: list[str] = []
+    without_tags = _TAG.sub("", text)
+    if "<" in without_tags:
+        problems.append("bare <")
+    if "&" in _ENTITY.sub("", text):
+        problems.append("bare &")
+    for match in _TAG.finditer(text):
+        if match.group(1).lower() not in ALLOWED_TAGS:
+            problems.append(f"tag {match.group(0)!r} not allowed")
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    problems += parser.problems
+    if parser.stack:
+        problems.append(f"unclosed {parser.stack}")
+    return problems
+
+
+def plain_text(text: str) -> str:
+    """What the user sees: tags removed, entities decoded."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def assert_valid_reply(reply: Reply) -> None:
+    assert isinstance(reply, Reply)
+    assert reply.text.strip(), "empty reply"
+    assert len(reply.text) < TELEGRAM_LIMIT, len(reply.text)
+    # Telegram counts the message after parsing, in UTF-16 code units.
+    assert len(plain_text(reply.text).encode("utf-16-le")) // 2 <= TELEGRAM_LIMIT
+    assert html_problems(reply.text) == [], (html_problems(reply.text), reply.text)
+    for row in reply.buttons:
+        for button in row:
+            assert button.command.startswith("/"), button
