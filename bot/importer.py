@@ -69,11 +69,13 @@ async def print_stats(settings: Settings) -> int:
     store = await Store.open(settings.db_path)
     try:
         counts = await store.ledger_counts()
+        rate = await store.sent_per_second(datetime.now(UTC))
         errors = await store.last_errors()
     finally:
         await store.close()
     for key, value in counts.items():
         print(f"{key:>15}: {value}")
+    print(f"{'send rate':>15}: {rate:.1f}/s (last minute)")
     for chat, event, error in errors:
         print(f"last error: chat {chat} {event}: {error}")
     return 0

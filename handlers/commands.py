@@ -41,6 +41,8 @@ async def stats(req: Request) -> Reply:
         return Reply("/stats is for this bot's operators (MATCHDAY_ADMINS).")
     counts = await req.store.ledger_counts()
     lines = ["<b>Alert ledger</b>"] + [f"{esc(k)}: {v}" for k, v in counts.items()]
+    rate = await req.store.sent_per_second(req.clock.now())
+    lines.append(f"send rate (last minute): {rate:.1f}/s")
     errors = await req.store.last_errors()
     if errors:
         lines.append("<b>Last errors</b>")

@@ -757,6 +757,16 @@ class Store:
         counts["inactive_chats"] = inactive[0] if inactive else 0
         return counts
 
+    async def sent_per_second(
+        self, now: datetime, window: timedelta = timedelta(minutes=1)
+    ) -> float:
+        """The recent send rate, from the ledger itself so any process can report it."""
+        row = await self._one(
+            "SELECT COUNT(*) FROM alerts WHERE status = 'sent' AND sent_at > ?",
+            (to_db(now - window),),
+        )
+        return (row[0] if row else 0) / window.total_seconds()
+
     async def last_errors(self, limit: int = 5) -> list[tuple[int, str, str]]:
         rows = await self._all(
             "SELECT a.chat_id, a.event, a.last_error FROM alerts a "

@@ -1,0 +1,71 @@
+"""The command-line contract: `matchday`, `console`, `--now`, `--speed`, `stats`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def matchday(args: list[str], stdin: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "MATCHDAY"))
+    }
+    environment.update({"MATCHDAY_DB": str(db), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT, env=environment,
+    )  # fmt: skip
+
+
+def test_no_token_means_console_with_the_bundled_world_cup(tmp_path: Path) -> None:
+    done = matchday([], "/score Belgium\n", tmp_path / "a.db")
+    assert done.returncode == 0, done.stderr
+    # Today the tournament is long over: Belgium's last match was the third-place play-off.
+    assert "Belgium 2–0 England" in done.stdout
+
+
+def test_console_at_an_instant(tmp_path: Path) -> None:
+    script = "/score Belgium\n/scorers Belgium\n/next Belgium\n"
+    done = matchday(["console", "--now", "2018-07-03T12:00:00Z"], script, tmp_path / "b.db")
+    assert done.returncode == 0, done.stderr
+    assert "Belgium 3–2 Japan" in done.stdout
+    assert "Chadli 90+4'" in done.stdout
+    assert "Brazil v Belgium" in done.stdout and "Kazan Arena" in done.stdout
+    assert "<b>" not in done.stdout  # the console prints text, not HTML
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["console", "--now", "yesterday"], "not an ISO-8601 instant"),
+        (["console", "--speed", "-3"], "speed must be a positive number"),
+    ],
+)
+def test_bad_flags_are_explained(tmp_path: Path, args: list[str], complaint: str) -> None:
+    done = matchday(args, "", tmp_path / "c.db")
+    assert done.returncode == 2
+    assert complaint in done.stderr
+
+
+def test_bad_setting_is_named_not_crashed(tmp_path: Path) -> None:
+    done = matchday(["console"], "", tmp_path / "d.db", MATCHDAY_TIMEZONE="Mars/Olympus")
+    assert done.returncode == 2
+    assert "MATCHDAY_TIMEZONE" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_stats_prints_the_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv("MATCHDAY_DB", str(tmp_path / "e.db"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["stats"]) == 0
+    out = capsys.readouterr().out
+    for label in ("pending", "sent", "failed", "inactive_chats", "send rate"):
+        assert label in out
