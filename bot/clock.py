@@ -29,10 +29,6 @@ class Clock:
             return datetime.now(UTC)
         return self._origin + timedelta(seconds=(time.monotonic() - self._mono) * self.speed)
 
-    def real_seconds(self, span: timedelta) -> float:
-        """How long a span of clock time lasts in real seconds."""
-        return max(0.0, span.total_seconds() / self.speed)
-
 
 def parse_instant(text: str) -> datetime:
     """ISO-8601 with a zone (`2018-07-03T12:00:00Z`); a naive instant is taken as UTC."""

@@ -389,12 +389,6 @@ class Store:
             params.append(competition_id)
         return where, params
 
-    async def known_keys(self, source_prefix: str) -> dict[str, str]:
-        rows = await self._all(
-            "SELECT key, status FROM matches WHERE key LIKE ?", (f"{source_prefix}%",)
-        )
-        return {row[0]: row[1] for row in rows}
-
     async def watched_keys(self, now: datetime, lead: timedelta) -> list[str]:
         """Followed matches that are live or kick off within `lead`: what a live feed polls."""
         rows = await self._all(
