@@ -11,6 +11,7 @@ from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
+DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
 
 
 class SettingsError(ValueError):
@@ -30,6 +31,9 @@ class Settings:
     max_send_rate: float = 30.0
     admins: frozenset[int] = frozenset()
     poll_seconds: float = 30.0
+    http_transport: str = "httpx"
+    discord_token: str | None = field(default=None, repr=False)
+    discord_api_url: str = DEFAULT_DISCORD_API_URL
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
@@ -53,6 +57,9 @@ class Settings:
         feed = get("MATCHDAY_FEED") or "replay"
         if feed not in {"replay", "football-data"}:
             raise SettingsError("MATCHDAY_FEED must be 'replay' or 'football-data'")
+        transport = get("MATCHDAY_HTTP") or "httpx"
+        if transport not in {"aiohttp", "httpx"}:
+            raise SettingsError("MATCHDAY_HTTP must be 'aiohttp' or 'httpx'")
         return cls(
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
@@ -69,6 +76,9 @@ class Settings:
             max_send_rate=_positive(get("MATCHDAY_MAX_SEND_RATE"), "MATCHDAY_MAX_SEND_RATE", 30.0),
             admins=frozenset(_ids(get("MATCHDAY_ADMINS"))),
             poll_seconds=_positive(get("MATCHDAY_POLL_SECONDS"), "MATCHDAY_POLL_SECONDS", 30.0),
+            http_transport=transport,
+            discord_token=get("DISCORD_BOT_TOKEN"),
+            discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
         )
 
 
