@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from bot.settings import Settings
 from feeds.base import FeedDataError
+from feeds.model import MatchState
 from feeds.openfootball import Competition, parse_openfootball_bytes
 from handlers.alerts import render_alert
 from storage.store import Store
@@ -36,32 +41,87 @@ async def fetch_source(source: str, client: httpx.AsyncClient) -> bytes:
         raise FeedDataError(f"{source}: cannot read ({exc.strerror or exc})") from exc
 
 
-async def import_sources(store: Store, sources: list[str], now: datetime) -> list[Competition]:
-    """Parse every source first, then write each in one transaction: all of it or nothing."""
+def progress_bar(stream: object = None) -> Progress | None:
+    """A rich progress bar on stderr when it is a terminal; None (no bar) otherwise."""
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not (callable(isatty) and isatty()):
+        return None
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(file=stream),  # type: ignore[arg-type]
+        transient=True,
+    )
+
+
+def _counted(
+    matches: list[MatchState], progress: Progress | None, task: TaskID | None
+) -> Iterator[MatchState]:
+    """The matches, advancing the bar as the store consumes them inside its transaction."""
+    for match in matches:
+        yield match
+        if progress is not None and task is not None:
+            progress.advance(task)
+
+
+async def import_sources(
+    store: Store, sources: list[str], now: datetime, progress: Progress | None = None
+) -> list[tuple[Competition, int]]:
+    """Parse every source first, then write each in one transaction: all of it or nothing.
+
+    A malformed source raises FeedDataError before anything is written. Re-importing a
+    file changes nothing (the store skips identical states); a newer version of a file
+    updates its matches in place (same keys). Returns each competition with how many of
+    its matches were new or changed.
+    """
+    reading = progress.add_task("Reading", total=len(sources)) if progress else None
     async with httpx.AsyncClient(timeout=30.0) as client:
         parsed = []
         for source in sources:
+            if progress is not None and reading is not None:
+                progress.update(reading, description=f"Reading {_short(source)}")
             raw = await fetch_source(source, client)
             if len(raw) > MAX_SOURCE_BYTES:
                 raise FeedDataError(f"{source}: larger than {MAX_SOURCE_BYTES // 2**20} MB")
             name = Path(urlparse(source).path).name or source
             parsed.append(parse_openfootball_bytes(raw, source=name))
+            if progress is not None and reading is not None:
+                progress.advance(reading)
+    done = []
     for competition in parsed:
-        await store.apply(competition.matches, now, render_alert, silent=True)
-    return parsed
+        task = (
+            progress.add_task(f"Writing {competition.name}", total=len(competition.matches))
+            if progress is not None
+            else None
+        )
+        applied = await store.apply(
+            _counted(competition.matches, progress, task), now, render_alert, silent=True
+        )
+        done.append((competition, applied.changed))
+    return done
+
+
+def _short(source: str, width: int = 40) -> str:
+    return source if len(source) <= width else "…" + source[-(width - 1) :]
 
 
 async def run_import(settings: Settings, sources: list[str]) -> int:
     store = await Store.open(settings.db_path)
+    bar = progress_bar()
+    context: AbstractContextManager[object] = bar if bar is not None else nullcontext()
     try:
-        competitions = await import_sources(store, sources, datetime.now(UTC))
+        with context:
+            competitions = await import_sources(store, sources, datetime.now(UTC), bar)
     except FeedDataError as exc:
         print(f"matchday import: {exc} — nothing was imported.", file=sys.stderr)
         return 1
     finally:
         await store.close()
-    for competition in competitions:
-        print(f"Imported {competition.name}: {len(competition.matches)} matches.")
+    for competition, changed in competitions:
+        news = f"{changed} new or changed" if changed else "nothing new"
+        print(f"Imported {competition.name}: {len(competition.matches)} matches, {news}.")
     return 0
 
 

@@ -1,0 +1,276 @@
+"""Shared pieces: figures with targets, percentiles, machine description, synthetic data."""
+
+from __future__ import annotations
+
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from feeds.model import fold
+
+BENCH_DIR = Path(__file__).resolve().parent
+NOW = datetime(2018, 7, 3, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Figure:
+    """One measured number, optionally beside its target."""
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    better: str = "higher"  # higher or lower
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.better == "higher" else self.value < self.target
+
+    @property
+    def margin(self) -> str:
+        """How far from the target, as a ratio of it."""
+        if self.target is None or self.target == 0:
+            return ""
+        if self.better == "higher":
+            ratio = self.value / self.target
+            return f"{ratio:.2f}× target" if ratio >= 1 else f"{(1 - ratio) * 100:.0f}% short"
+        ratio = self.value / self.target
+        if ratio < 1:
+            return f"{(1 - ratio) * 100:.0f}% under"
+        return f"{ratio:.1f}× over"
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return "—"
+        op = "≥" if self.better == "higher" else "<"
+        return f"{op} {fmt(self.target)} {self.unit}"
+
+    def status(self) -> str:
+        if self.met is None:
+            return "info"
+        return "met" if self.met else "MISSED"
+
+
+@dataclass
+class Report:
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    hotspots: list[str] = field(default_factory=list)
+
+    def add(self, *args: object, **kw: object) -> Figure:
+        fig = Figure(*args, **kw)  # type: ignore[arg-type]
+        self.figures.append(fig)
+        return fig
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+
+def fmt(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0–100), nearest rank on sorted data."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    import aiosqlite
+    import telegram
+
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "Python": sys.version.split()[0] + f" ({platform.python_implementation()})",
+        "python-telegram-bot": telegram.__version__,
+        "aiosqlite": getattr(aiosqlite, "__version__", "?"),
+        "SQLite": sqlite3.sqlite_version,
+        "OS": platform.platform(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+# -- synthetic history ---------------------------------------------------------------------
+
+SCALE = {"matches": 200_000, "goals": 500_000, "chats": 100_000, "follows": 300_000}
+TEAMS_PER_LEAGUE = 20
+LEAGUES = 100
+SEASONS = 5  # each league-season is its own competition, as openfootball names them
+SURNAMES = [
+    "Silva", "Müller", "Kane", "Dupont", "Rossi", "García", "Novak", "Jensen", "Smith", "Kovač",
+    "Haraguchi", "Inui", "Osei", "Mensah", "Larsen", "Nowak", "Popescu", "Ivanov", "Yilmaz",
+    "Costa", "Fernández", "Bianchi", "Moreau", "Schmidt", "Kim", "Sato", "Ahmed", "Diallo",
+]  # fmt: skip
+
+
+def team_name(n: int) -> str:
+    return f"Athletic {n:04d} FC"
+
+
+def league_name(league: int, season: int) -> str:
+    year = 2019 + season
+    return f"Synthetic League {league:03d} {year}/{(year + 1) % 100:02d}"
+
+
+def build_synthetic(path: Path, scale: dict[str, int], seed: int = 7) -> dict[str, int]:
+    """Fill a store file (schema already created by Store.open) with plain sqlite3.
+
+    Returns the row counts written. Leagues of 20 teams play per-season competitions;
+    the last season is half played, so /next and /score both have answers.
+    """
+    rng = random.Random(seed)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("BEGIN")
+    base_team = db.execute("SELECT COALESCE(MAX(id), 0) FROM teams").fetchone()[0]
+    base_comp = db.execute("SELECT COALESCE(MAX(id), 0) FROM competitions").fetchone()[0]
+    base_chat = db.execute("SELECT COALESCE(MAX(id), 0) FROM chats").fetchone()[0]
+    n_teams = LEAGUES * TEAMS_PER_LEAGUE
+    db.executemany(
+        "INSERT INTO teams(id, name, folded, code) VALUES (?, ?, ?, NULL)",
+        [(base_team + i + 1, team_name(i + 1), fold(team_name(i + 1))) for i in range(n_teams)],
+    )
+    comps = [(league, season) for league in range(LEAGUES) for season in range(SEASONS)]
+    db.executemany(
+        "INSERT INTO competitions(id, slug, name) VALUES (?, ?, ?)",
+        [
+            (base_comp + i + 1, fold(league_name(lg, s)), league_name(lg, s))
+            for i, (lg, s) in enumerate(comps)
+        ],
+    )
+    per_comp = max(1, scale["matches"] // len(comps))
+    # about 90% of matches are played; int() of the exponential loses about half a goal
+    goals_per_match = scale["goals"] / max(1, scale["matches"]) / 0.9 + 0.45
+    season_start = datetime(2019, 8, 1, 15, 0, tzinfo=UTC)
+    stamp = "2018-07-01T00:00:00Z"
+    match_rows = []
+    goal_rows = []
+    match_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()[0]
+    # the "now" of the synthetic world: mid-way through the last season
+    last_season_start = season_start + timedelta(days=365 * (SEASONS - 1))
+    synthetic_now = last_season_start + timedelta(days=140)
+    for ci, (league, season) in enumerate(comps):
+        teams = [base_team + league * TEAMS_PER_LEAGUE + k + 1 for k in range(TEAMS_PER_LEAGUE)]
+        start = season_start + timedelta(days=365 * season)
+        for k in range(per_comp):
+            match_id += 1
+            home, away = rng.sample(teams, 2)
+            kickoff = start + timedelta(days=k * 270 / per_comp, hours=(k % 10) // 3)
+            played = kickoff < synthetic_now
+            if played:
+                n_goals = min(9, int(rng.expovariate(1 / goals_per_match)))
+                sides = [rng.choice((1, 2)) for _ in range(n_goals)]
+                sh, sa = sides.count(1), sides.count(2)
+                minutes = sorted(rng.randint(1, 90) for _ in range(n_goals))
+                for seq, (side, minute) in enumerate(zip(sides, minutes, strict=True)):
+                    goal_rows.append(
+                        (match_id, seq, side, minute, 0,
+                         f"{rng.choice('ABCDEFGHJKLMNPRST')}. {rng.choice(SURNAMES)}",
+                         int(rng.random() < 0.1), int(rng.random() < 0.03))
+                    )  # fmt: skip
+                status, score = "finished", (sh, sa)
+            else:
+                status, score = "scheduled", (None, None)
+            match_rows.append(
+                (match_id, f"syn:{league}:{season}:{k}", base_comp + ci + 1, "Regular season",
+                 None, kickoff.strftime("%Y-%m-%dT%H:%M:%SZ"), home, away, f"Ground {home}",
+                 status, score[0], score[1], None, None, None, None, None, None, None, None,
+                 None, stamp)
+            )  # fmt: skip
+        if len(match_rows) > 50_000:
+            _flush(db, match_rows, goal_rows)
+    _flush(db, match_rows, goal_rows)
+    zones = ["UTC", "Europe/London", "Europe/Brussels", "America/New_York", "Asia/Tokyo"]
+    db.executemany(
+        "INSERT INTO chats(id, platform, external_id, kind, title, timezone, reminders, "
+        "active, created_at) VALUES (?, 'telegram', ?, 'private', ?, ?, '[30]', 1, ?)",
+        [
+            (base_chat + i + 1, 10_000_000 + i, f"Fan {i}", zones[i % len(zones)], stamp)
+            for i in range(scale["chats"])
+        ],
+    )
+    follows = set()
+    per_chat = max(1, scale["follows"] // max(1, scale["chats"]))
+    for i in range(scale["chats"]):
+        for _ in range(per_chat):
+            follows.add((base_chat + i + 1, base_team + rng.randint(1, n_teams)))
+    db.executemany(
+        "INSERT OR IGNORE INTO follows(chat_id, kind, target_id, created_at) "
+        "VALUES (?, 'team', ?, ?)",
+        [(c, t, stamp) for c, t in follows],
+    )
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    counts = {
+        table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("matches", "goals", "chats", "follows", "teams", "competitions")
+    }
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    counts["synthetic_now"] = int(synthetic_now.timestamp())
+    return counts
+
+
+def _flush(db: sqlite3.Connection, match_rows: list, goal_rows: list) -> None:
+    db.executemany(f"INSERT INTO matches VALUES ({','.join('?' * 22)})", match_rows)
+    db.executemany("INSERT INTO goals VALUES (?, ?, ?, ?, ?, ?, ?, ?)", goal_rows)
+    match_rows.clear()
+    goal_rows.clear()
+
+
+def run_timed(label: str, fn: Callable[[], object]) -> float:
+    t = Timer()
+    fn()
+    took = t.elapsed()
+    print(f"  {label}: {took:.2f}s", flush=True)
+    return took
