@@ -1,7 +1,9 @@
 """Delivery: drains the alert ledger to the chat platforms within their rate limits.
 
 The ledger row is written before anything is sent and marked sent only after the platform
-accepted it, so a crash loses nothing; a restart repeats only the sends that were in flight.
+accepted it, so a crash loses nothing; a restart repeats only the sends that were in flight
+(including accepted sends whose mark was still in the batch being written: marks are written
+in one transaction per batch, which is what lets one process send thousands a second).
 A send that timed out may still have arrived: the engine errs towards sending again (a fan
 may read a goal twice, but never misses one), and such repeats are bounded by the retries.
 """
@@ -14,8 +16,9 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock
 from handlers.base import Button
@@ -28,6 +31,16 @@ CHAT_INTERVAL = 1.0  # Telegram: about one message a second to one chat
 MAX_IN_FLIGHT = 64
 MAX_ATTEMPTS = 12  # transient failures, with backoff capped at 5 minutes: about an hour
 BACKOFF_CAP = 300.0
+
+
+async def _first(waits: list[Coroutine[Any, Any, Any]], within: float) -> None:
+    """Wait until any of `waits` finishes (or `within` seconds pass), cancelling the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 class Outcome(enum.Enum):
@@ -164,11 +177,17 @@ class Delivery:
         self.clock = clock
         self.gate = gate
         self.stats = DeliveryStats()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # new rows in the ledger
+        self._progress = asyncio.Event()  # enough sends finished to start more
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._batch = max_in_flight * 4  # rows started per pass over the ledger
         self._busy: set[int] = set()
-        # Rows settled while a pending-rows query ran: its snapshot may still call them pending.
+        # Rows settled (or their sent mark written) while a pending-rows query ran: its
+        # snapshot may still call them pending.
         self._settled: set[int] = set()
+        # Accepted by the platform, waiting for the batched write that marks them sent.
+        self._sent: dict[int, int | None] = {}
+        self._sent_ready = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -177,49 +196,57 @@ class Delivery:
 
     async def run(self) -> None:
         """Drain forever; cancelled at shutdown (rows in flight stay pending and go next time)."""
+        marker = asyncio.create_task(self._mark_sent_forever(), name="delivery-marks")
         try:
             while True:
-                started = self.drain_once_nowait(await self._pending())
-                if not started:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                    except TimeoutError:
-                        pass
-                    self._wake.clear()
-                else:
-                    await self._wait_for_progress()
+                self.drain_once_nowait(await self._pending())
+                self._progress.clear()
+                waiters = [self._wake.wait()] + ([self._progress.wait()] if self._tasks else [])
+                await _first(waiters, within=1.0)
+                self._wake.clear()
         finally:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            marker.cancel()
+            await asyncio.gather(marker, return_exceptions=True)
+            await self._write_sent_marks()
 
-    async def _wait_for_progress(self) -> None:
-        waiter = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {waiter, *self._tasks}, return_when=asyncio.FIRST_COMPLETED, timeout=1.0
-            )
-        finally:
-            waiter.cancel()
-        self._wake.clear()
+    async def _mark_sent_forever(self) -> None:
+        """One transaction for every send accepted since the last one: cheap at any rate."""
+        while True:
+            await self._sent_ready.wait()
+            self._sent_ready.clear()
+            await self._write_sent_marks()
+
+    async def _write_sent_marks(self) -> None:
+        if not self._sent:
+            return
+        batch, self._sent = self._sent, {}
+        await self.store.mark_sent_many(batch.items(), self.clock.now())
+        self._settled.update(batch)
 
     async def _pending(self) -> list[PendingAlert]:
         self._settled.clear()
-        return await self.store.pending_alerts(limit=2000)
+        return await self.store.pending_alerts(limit=self._batch * 4)
 
     def drain_once_nowait(self, rows: list[PendingAlert]) -> int:
         """Start a send for the oldest pending row of every chat that is free to receive."""
         started = 0
         seen: set[int] = set()
         now = time.time()
+        room = self._batch - len(self._tasks)
         for row in rows:
-            if row.chat.id in seen or row.chat.id in self._busy or row.id in self._settled:
-                seen.add(row.chat.id)
+            if started >= room:
+                break
+            chat = row.chat.id
+            skip = chat in seen or chat in self._busy
+            seen.add(chat)
+            if skip or row.id in self._settled or row.id in self._sent:
                 continue
-            seen.add(row.chat.id)
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 continue
-            self._busy.add(row.chat.id)
+            self._busy.add(chat)
             task = asyncio.create_task(self._deliver(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -231,8 +258,10 @@ class Delivery:
         while True:
             self.drain_once_nowait(await self._pending())
             if not self._tasks:
+                await self._write_sent_marks()
                 return
             await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            await self._write_sent_marks()
 
     async def _deliver(self, row: PendingAlert) -> None:
         try:
@@ -244,7 +273,8 @@ class Delivery:
             self._settled.add(row.id)
             self._busy.discard(row.chat.id)
             self.gate.forget(row.chat)
-            self._wake.set()
+            if len(self._tasks) <= self._batch // 4 + 1:
+                self._progress.set()
 
     async def _send(self, row: PendingAlert) -> None:
         if row.expires_at is not None and self.clock.now() >= row.expires_at:
@@ -262,7 +292,8 @@ class Delivery:
         match result.outcome:
             case Outcome.SENT:
                 self.stats.sent += 1
-                await self.store.mark_sent(row.id, result.message_id, self.clock.now())
+                self._sent[row.id] = result.message_id
+                self._sent_ready.set()
             case Outcome.RETRY_AFTER:
                 self.stats.rate_limited += 1
                 self.gate.pause(result.retry_after)

@@ -50,6 +50,8 @@ class LiveEngine:
         silent = self._first and await self._rewound(now)
         self._first = False
         applied = await self.store.apply(result.states, now, render_alert, silent=silent)
+        if applied.alerts:
+            self.on_alerts()  # before the bookkeeping below: a goal should not wait for it
         await self.store.set_meta(LAST_POLL, to_db(now))
         self.next_poll = result.next_poll_at
         if applied.changed:

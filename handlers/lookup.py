@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.base import MAX_ARGS, Button, Reply, Request
 from handlers.names import Resolution, Target, resolve
 from handlers.render import quote_arg
+from storage.store import Competition, Team
+
+_targets: dict[str, tuple[object, list[Target]]] = {}
+
+
+def _memo(kind: str, source: Sequence[Team] | Sequence[Competition]) -> list[Target]:
+    """Targets for the store's cached list, rebuilt only when the store rebuilds that list."""
+    cached = _targets.get(kind)
+    if cached is None or cached[0] is not source:
+        targets = [
+            Target(kind, item.id, item.name, getattr(item, "code", None), item.folded)
+            for item in source
+        ]
+        cached = _targets[kind] = (source, targets)
+    return cached[1]
 
 
 async def team_targets(req: Request) -> list[Target]:
-    return [Target("team", t.id, t.name, t.code) for t in await req.store.teams()]
+    return _memo("team", await req.store.teams())
 
 
 async def competition_targets(req: Request) -> list[Target]:
-    return [Target("competition", c.id, c.name) for c in await req.store.competitions()]
+    return _memo("competition", await req.store.competitions())
 
 
 def too_long(req: Request) -> Reply | None:

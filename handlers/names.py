@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process, utils
 
@@ -23,10 +23,14 @@ class Target:
     id: int
     name: str
     code: str | None = None
+    folded: str = field(default="", compare=False)
+    words: tuple[str, ...] = field(default=(), compare=False)
 
-    @property
-    def folded(self) -> str:
-        return fold(self.name)
+    def __post_init__(self) -> None:
+        # Folded once here, not on every command: name matching runs over every team.
+        folded = self.folded or fold(self.name)
+        object.__setattr__(self, "folded", folded)
+        object.__setattr__(self, "words", tuple(folded.split("-")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,7 @@ def resolve(query: str, targets: Sequence[Target]) -> Resolution:
         coded = [t for t in targets if t.code and t.code.casefold() == wanted]
         if len(coded) == 1:
             return Resolution(coded[0])
-    prefixed = [t for t in targets if _starts(t.folded, wanted)]
+    prefixed = [t for t in targets if _starts(t, wanted)]
     if len(prefixed) == 1:
         return Resolution(prefixed[0])
     if len(prefixed) > 1:
@@ -74,9 +78,9 @@ def resolve(query: str, targets: Sequence[Target]) -> Resolution:
     return Resolution(None, tuple(targets[i] for _, score, i in scored if score >= SUGGEST))
 
 
-def _starts(name: str, wanted: str) -> bool:
+def _starts(target: Target, wanted: str) -> bool:
     """`man` starts `manchester-united-fc`; `united` starts one of its words too."""
-    return name.startswith(wanted) or any(word.startswith(wanted) for word in name.split("-"))
+    return target.folded.startswith(wanted) or any(w.startswith(wanted) for w in target.words)
 
 
 def _closest(wanted: str, targets: Sequence[Target]) -> tuple[Target, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feeds.model import MatchState, Status, fold
+from feeds.model import fold
 from handlers.base import Reply, Request
 from handlers.lookup import competition_targets, not_found, too_long
 from handlers.names import Resolution, resolve
@@ -32,29 +32,9 @@ class Row:
         return 3 * self.won + self.drawn
 
 
-def standings(matches: Iterable[MatchState]) -> list[Row]:
-    """P W D L GF GA GD Pts from 90-minute results, ordered by points, GD, goals, name."""
-    rows: dict[str, Row] = {}
-    for m in matches:
-        for team in (m.home.name, m.away.name):
-            rows.setdefault(team, Row(team))
-        if m.status != Status.FINISHED or m.score is None:
-            continue
-        home, away = rows[m.home.name], rows[m.away.name]
-        h, a = m.score
-        for row, scored, conceded in ((home, h, a), (away, a, h)):
-            row.played += 1
-            row.goals_for += scored
-            row.goals_against += conceded
-            if scored > conceded:
-                row.won += 1
-            elif scored == conceded:
-                row.drawn += 1
-            else:
-                row.lost += 1
-    return sorted(
-        rows.values(), key=lambda r: (-r.points, -r.goal_difference, -r.goals_for, r.team)
-    )
+def ranked(rows: Iterable[Row]) -> list[Row]:
+    """Points, then goal difference, then goals scored, then name (fair play not modelled)."""
+    return sorted(rows, key=lambda r: (-r.points, -r.goal_difference, -r.goals_for, r.team))
 
 
 def render_table(title: str, rows: list[Row]) -> str:
@@ -108,8 +88,8 @@ async def table(req: Request) -> Reply:
     if groups:
         parts = [await _group_table(req, competition, g) for g in groups]
         return Reply(clip("\n".join(parts), limit=4000))
-    matches = await req.store.competition_matches(competition.id, None)
-    return Reply(clip(render_table(competition.name, standings(matches))))
+    rows = await req.store.standings(competition.id, None)
+    return Reply(clip(render_table(competition.name, ranked(Row(*r) for r in rows))))
 
 
 def _group(query: str, groups: list[str]) -> str | None:
@@ -121,8 +101,8 @@ def _group(query: str, groups: list[str]) -> str | None:
 
 
 async def _group_table(req: Request, competition: Competition, group: str) -> str:
-    matches = await req.store.competition_matches(competition.id, group)
-    return render_table(f"{competition.name} — {group}", standings(matches))
+    rows = await req.store.standings(competition.id, group)
+    return render_table(f"{competition.name} — {group}", ranked(Row(*r) for r in rows))
 
 
 async def topscorers(req: Request) -> Reply:

@@ -7,8 +7,10 @@ asyncio lock, so a state change and the alerts it causes commit together or not 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ def to_db(moment: datetime) -> str:
 
 
 def from_db(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # 3.11 reads the trailing Z as UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,10 @@ class Competition:
     id: int
     slug: str
     name: str
+
+    @property
+    def folded(self) -> str:
+        return self.slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,15 @@ def _pair(a: int | None, b: int | None) -> tuple[int, int] | None:
     return None if a is None or b is None else (a, b)
 
 
+@functools.lru_cache(maxsize=256)
+def _reminders(raw: str) -> tuple[int, ...]:
+    """A chat's lead times as stored: a JSON list, a bare number, or 'off'."""
+    if raw == "off":
+        return ()
+    value = json.loads(raw)
+    return (int(value),) if isinstance(value, int) else tuple(int(v) for v in value)
+
+
 def _chat(row: Sequence) -> Chat:
     return Chat(
         id=row[0],
@@ -132,7 +147,7 @@ def _chat(row: Sequence) -> Chat:
         kind=row[3],
         title=row[4],
         timezone=row[5],
-        reminders=tuple(json.loads(row[6])) if row[6] != "off" else (),
+        reminders=_reminders(row[6]),
         active=bool(row[7]),
     )
 
@@ -147,6 +162,7 @@ class Store:
         self._db = db
         self._lock = asyncio.Lock()
         self._teams: list[Team] | None = None
+        self._competitions: list[Competition] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -182,15 +198,23 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time; rolled back whole on any error."""
+        """One write transaction at a time; rolled back whole on any error or cancellation."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # Even if cancelled while BEGIN was queued, aiosqlite runs statements in order,
+                # so this ROLLBACK lands after it; shielded so a second cancel cannot skip it.
+                await asyncio.shield(self._rollback())
                 raise
-            await self._db.execute("COMMIT")
+            await asyncio.shield(self._db.execute("COMMIT"))
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass  # BEGIN never ran: nothing to undo
 
     async def _all(self, sql: str, params: Sequence = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, params) as cur:
@@ -224,8 +248,11 @@ class Store:
         return self._teams
 
     async def competitions(self) -> list[Competition]:
-        rows = await self._all("SELECT id, slug, name FROM competitions ORDER BY name")
-        return [Competition(*row) for row in rows]
+        """Every competition, cached like teams."""
+        if self._competitions is None:
+            rows = await self._all("SELECT id, slug, name FROM competitions ORDER BY name")
+            self._competitions = [Competition(*row) for row in rows]
+        return self._competitions
 
     async def _team_id(self, db: aiosqlite.Connection, team: TeamRef) -> int:
         """The one team behind a name or code, whichever source it came from."""
@@ -251,6 +278,7 @@ class Store:
         if row is not None:
             return int(row[0])
         cur = await db.execute("INSERT INTO competitions(slug, name) VALUES (?, ?)", (slug, name))
+        self._competitions = None
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
     # -- matches ---------------------------------------------------------------------------
@@ -338,14 +366,36 @@ class Store:
             f"ORDER BY m.kickoff, m.id LIMIT {limit:d}",
         )
 
-    async def competition_matches(self, competition_id: int, group: str | None) -> list[MatchState]:
-        if group is None:
-            return await self._matches(
-                "m.competition_id = ?", (competition_id,), "ORDER BY m.kickoff"
+    async def standings(
+        self, competition_id: int, group: str | None
+    ) -> list[tuple[str, int, int, int, int, int, int]]:
+        """(team, played, won, drawn, lost, for, against) from finished matches, in SQL.
+
+        Teams with fixtures but no result yet are listed with zeros.
+        """
+        where = "competition_id = ?" + (" AND grp = ?" if group is not None else "")
+        params = (competition_id, group) if group is not None else (competition_id,)
+        rows = await self._all(
+            f"""
+            WITH sides AS (
+                SELECT home_id AS team, status, score_home AS gf, score_away AS ga
+                FROM matches WHERE {where}
+                UNION ALL
+                SELECT away_id, status, score_away, score_home FROM matches WHERE {where}
             )
-        return await self._matches(
-            "m.competition_id = ? AND m.grp = ?", (competition_id, group), "ORDER BY m.kickoff"
+            SELECT t.name,
+                   SUM(s.status = 'finished' AND s.gf IS NOT NULL),
+                   SUM(s.status = 'finished' AND s.gf > s.ga),
+                   SUM(s.status = 'finished' AND s.gf = s.ga),
+                   SUM(s.status = 'finished' AND s.gf < s.ga),
+                   TOTAL(CASE WHEN s.status = 'finished' THEN s.gf END),
+                   TOTAL(CASE WHEN s.status = 'finished' THEN s.ga END)
+            FROM sides s JOIN teams t ON t.id = s.team
+            GROUP BY s.team
+            """,
+            params * 2,
         )
+        return [(r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6])) for r in rows]
 
     async def groups(self, competition_id: int) -> list[str]:
         rows = await self._all(
@@ -419,45 +469,78 @@ class Store:
         Events older than `STALE_AFTER` on the match clock are recorded silently: a bot that
         starts mid-match (or imports a finished season) does not flood chats with old goals.
         """
+        incoming = list(states)
         changed = alerts = quiet = 0
         async with self.transaction() as db:
-            for state in states:
-                old = await self.match(state.key)
+            known = await self._matches_by_key([s.key for s in incoming])
+            updates: list[tuple[MatchState, list[Event]]] = []
+            for state in incoming:
+                old = known.get(state.key)
                 state = with_goals(old, state, now)
                 if old == state:
                     continue
+                known[state.key] = state  # a batch may carry one match twice
+                updates.append((state, diff(old, state)))
+            if not updates:
+                return ApplyResult(0, 0, 0)
+            ids = await self._save_matches(db, [state for state, _ in updates], now)
+            expire = [
+                (ids[state.key],)
+                for state, events in updates
+                if state.status != Status.SCHEDULED
+                or any(e.kind == EventKind.KICKOFF_MOVED for e in events)
+            ]
+            await db.executemany(
+                "UPDATE alerts SET status = 'expired' WHERE match_id = ? "
+                "AND status = 'pending' AND event LIKE 'reminder:%'",
+                expire,
+            )
+            for state, events in updates:
                 changed += 1
-                match_id = await self._save_match(db, state, now)
-                events = diff(old, state)
-                if (
-                    any(e.kind == EventKind.KICKOFF_MOVED for e in events)
-                    or state.status != Status.SCHEDULED
-                ):
-                    await db.execute(
-                        "UPDATE alerts SET status = 'expired' WHERE match_id = ? "
-                        "AND status = 'pending' AND event LIKE 'reminder:%'",
-                        (match_id,),
-                    )
                 fresh = [e for e in events if not silent and e.at >= now - STALE_AFTER]
                 quiet += len(events) - len(fresh)
                 if fresh:
-                    alerts += await self._queue(db, match_id, state, fresh, now, render)
+                    alerts += await self._queue(db, ids[state.key], state, fresh, now, render)
         return ApplyResult(changed, alerts, quiet)
 
-    async def _save_match(self, db: aiosqlite.Connection, m: MatchState, now: datetime) -> int:
-        home = await self._team_id(db, m.home)
-        away = await self._team_id(db, m.away)
-        competition = await self._competition_id(db, m.competition)
+    async def _matches_by_key(self, keys: list[str]) -> dict[str, MatchState]:
+        found: dict[str, MatchState] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for match in await self._matches(f"m.key IN ({marks})", chunk):
+                found[match.key] = match
+        return found
+
+    async def _save_matches(
+        self, db: aiosqlite.Connection, matches: list[MatchState], now: datetime
+    ) -> dict[str, int]:
+        """Upsert matches and replace their goals with a handful of statements, not per match."""
+        by_name = {t.folded: t.id for t in await self.teams()}
+        teams: dict[TeamRef, int] = {}
+        competitions = {c.name: c.id for c in await self.competitions()}
+        stamp = to_db(now)
 
         def split(pair: tuple[int, int] | None) -> tuple[int | None, int | None]:
             return pair if pair is not None else (None, None)
 
-        values = (
-            m.key, competition, m.stage, m.group, to_db(m.kickoff), home, away, m.venue,
-            m.status.value, *split(m.score), *split(m.half_time), *split(m.full_time),
-            *split(m.extra_time), *split(m.penalties), m.minute, to_db(now),
-        )  # fmt: skip
-        cur = await db.execute(
+        rows = []
+        for m in matches:
+            for team in (m.home, m.away):
+                if team not in teams:
+                    known_id = by_name.get(fold(team.name))
+                    if known_id is None or team.code:  # a code may still need recording
+                        known_id = await self._team_id(db, team)
+                    teams[team] = known_id
+            if m.competition not in competitions:
+                competitions[m.competition] = await self._competition_id(db, m.competition)
+            rows.append((
+                m.key, competitions[m.competition], m.stage, m.group, to_db(m.kickoff),
+                teams[m.home], teams[m.away], m.venue, m.status.value, *split(m.score),
+                *split(m.half_time), *split(m.full_time), *split(m.extra_time),
+                *split(m.penalties), m.minute, stamp,
+            ))  # fmt: skip
+        await db.executemany(
             """
             INSERT INTO matches(key, competition_id, stage, grp, kickoff, home_id, away_id, venue,
                 status, score_home, score_away, ht_home, ht_away, ft_home, ft_away, et_home,
@@ -472,22 +555,29 @@ class Store:
                 et_home = excluded.et_home, et_away = excluded.et_away,
                 pen_home = excluded.pen_home, pen_away = excluded.pen_away,
                 minute = excluded.minute, updated_at = excluded.updated_at
-            RETURNING id
             """,
-            values,
+            rows,
         )
-        (match_id,) = await cur.fetchone()  # type: ignore[misc]
-        await cur.close()
-        await db.execute("DELETE FROM goals WHERE match_id = ?", (match_id,))
+        ids: dict[str, int] = {}
+        keys = [m.key for m in matches]
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, match_id in await self._all(
+                f"SELECT key, id FROM matches WHERE key IN ({marks})", chunk
+            ):
+                ids[key] = match_id
+        await db.executemany("DELETE FROM goals WHERE match_id = ?", [(ids[k],) for k in keys])
         await db.executemany(
             "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (match_id, seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal)
+                (ids[m.key], seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal)
+                for m in matches
                 for seq, g in enumerate(m.goals)
             ],
         )
-        return int(match_id)
+        return ids
 
     async def _followers(self, match_id: int) -> list[tuple[int, str]]:
         return [
@@ -719,12 +809,14 @@ class Store:
             for row in rows
         ]
 
-    async def mark_sent(self, alert_id: int, message_id: int | None, now: datetime) -> None:
+    async def mark_sent_many(self, sent: Iterable[tuple[int, int | None]], now: datetime) -> None:
+        """Mark a batch of accepted sends in one transaction."""
+        stamp = to_db(now)
         async with self.transaction() as db:
-            await db.execute(
+            await db.executemany(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
                 "attempts = attempts + 1 WHERE id = ?",
-                (to_db(now), message_id, alert_id),
+                [(stamp, message_id, alert_id) for alert_id, message_id in sent],
             )
 
     async def mark_failed(self, alert_id: int, error: str, *, status: str = "failed") -> None:
