@@ -187,6 +187,7 @@ class Delivery:
         self._settled: set[int] = set()
         # Accepted by the platform, waiting for the batched write that marks them sent.
         self._sent: dict[int, int | None] = {}
+        self._writing: set[int] = set()  # the batch of sent marks being written now
         self._sent_ready = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -223,8 +224,12 @@ class Delivery:
         if not self._sent:
             return
         batch, self._sent = self._sent, {}
-        await self.store.mark_sent_many(batch.items(), self.clock.now())
-        self._settled.update(batch)
+        self._writing.update(batch)
+        try:
+            await self.store.mark_sent_many(batch.items(), self.clock.now())
+        finally:
+            self._settled.update(batch)
+            self._writing.difference_update(batch)
 
     async def _pending(self) -> list[PendingAlert]:
         self._settled.clear()
@@ -242,7 +247,7 @@ class Delivery:
             chat = row.chat.id
             skip = chat in seen or chat in self._busy
             seen.add(chat)
-            if skip or row.id in self._settled or row.id in self._sent:
+            if skip or row.id in self._settled or row.id in self._sent or row.id in self._writing:
                 continue
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 continue
