@@ -17,7 +17,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n 4 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from bot.aiohttp_request import AiohttpRequest
 from bot.clock import Clock
 from bot.core import Core
 from bot.settings import Settings, SettingsError
@@ -33,6 +34,10 @@ def build_application(settings: Settings, clock: Clock) -> Application:
         core = await Core.open(settings, clock)
         application.bot_data["core"] = core
         core.add_sender(TelegramSender(application))
+        if settings.discord_token:  # Discord too, sharing this Core (bot/discord.py)
+            from bot.discord import start_discord
+
+            application.bot_data["discord"] = await start_discord(core)
         await application.bot.set_my_commands(bot_commands())
         await core.tick()  # know the world as of the clock's start before answering anyone
         assert application.job_queue is not None
@@ -49,20 +54,30 @@ def build_application(settings: Settings, clock: Clock) -> Application:
                  application.bot.username, clock.now().isoformat(), core.feed.name)  # fmt: skip
 
     async def post_shutdown(application: Application) -> None:
+        if (discord_client := application.bot_data.pop("discord", None)) is not None:
+            from bot.discord import stop_discord
+
+            await stop_discord(discord_client)
         core: Core | None = application.bot_data.get("core")
         if core is not None:
             await core.close()
 
-    application = (
+    builder = (
         Application.builder()
         .token(settings.telegram_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
         .concurrent_updates(True)
-        .connection_pool_size(128)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    if settings.http_transport == "aiohttp":
+        # PTB's default timeouts; one connection for getUpdates, as PTB's own default.
+        builder = builder.request(AiohttpRequest(connection_pool_size=128)).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
+    else:
+        builder = builder.connection_pool_size(128)
+    application = builder.build()
     register(application)
     return application

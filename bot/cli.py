@@ -35,13 +35,13 @@ def _speed(text: str) -> float:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="matchday",
-        description="Football scores and alerts for Telegram. Without a command: `run` when "
-        "TELEGRAM_BOT_TOKEN is set, else `console`.",
+        description="Football scores and alerts for Telegram and Discord. Without a command: "
+        "`run` when TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN is set, else `console`.",
     )
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = root.add_subparsers(dest="command")
     for name, text in (
-        ("run", "the Telegram bot (long polling)"),
+        ("run", "the bot: Telegram (long polling) and/or Discord, as the tokens say"),
         ("console", "the same bot in this terminal, no token or network needed"),
     ):
         p = sub.add_parser(name, help=text, description=text)
@@ -65,12 +65,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(
         logging.DEBUG if args.verbose else logging.INFO,
-        [settings.telegram_token, settings.football_data_token],
+        [settings.telegram_token, settings.football_data_token, settings.discord_token],
     )
-    command = args.command or ("run" if settings.telegram_token else "console")
+    command = args.command or (
+        "run" if settings.telegram_token or settings.discord_token else "console"
+    )
     clock = Clock(getattr(args, "now", None), getattr(args, "speed", 1.0))
     try:
-        if command == "run":
+        if command == "run" and settings.discord_token and not settings.telegram_token:
+            from bot.discord import run_discord
+
+            asyncio.run(run_discord(settings, clock))
+            return 0
+        if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
             from bot.app import build_application
 
             build_application(settings, clock).run_polling(drop_pending_updates=False)

@@ -85,7 +85,7 @@ class RateGate:
     _tokens: float = field(init=False)
     _stamp: float = field(init=False)
     _urgent: int = 0
-    _paused_until: float = 0.0
+    _paused_until: dict[str, float] = field(default_factory=dict)  # per platform
     _chat_next: dict[tuple[str, int], float] = field(default_factory=dict)
     _group_sends: dict[tuple[str, int], deque[float]] = field(default_factory=dict)
 
@@ -93,8 +93,10 @@ class RateGate:
         self._tokens = min(self.rate, 1.0)
         self._stamp = self.monotonic()
 
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.monotonic() + seconds)
+    def pause(self, platform: str, seconds: float) -> None:
+        """A platform asked us to wait: hold its sends (only its own) for that long."""
+        until = self.monotonic() + seconds
+        self._paused_until[platform] = max(self._paused_until.get(platform, 0.0), until)
 
     def _refill(self, now: float) -> None:
         burst = max(1.0, self.rate / 10)  # small bursts keep the platform's own buckets calm
@@ -126,7 +128,8 @@ class RateGate:
             while True:
                 now = self.monotonic()
                 self._refill(now)
-                wait = max(self._paused_until - now, self._chat_wait(chat, now))
+                paused = self._paused_until.get(chat.platform, 0.0)
+                wait = max(paused - now, self._chat_wait(chat, now))
                 if wait <= 0 and (urgent or not self._urgent):
                     if self._tokens >= 1:
                         self._take(chat, now)
@@ -261,12 +264,11 @@ class Delivery:
     async def drain(self) -> None:
         """Deliver until nothing is pending or deliverable; callers bound it with a timeout."""
         while True:
+            await self._write_sent_marks()  # so the next query sees every accepted send
             self.drain_once_nowait(await self._pending())
             if not self._tasks:
-                await self._write_sent_marks()
                 return
-            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-            await self._write_sent_marks()
+            await asyncio.wait(self._tasks)
 
     async def _deliver(self, row: PendingAlert) -> None:
         try:
@@ -301,7 +303,7 @@ class Delivery:
                 self._sent_ready.set()
             case Outcome.RETRY_AFTER:
                 self.stats.rate_limited += 1
-                self.gate.pause(result.retry_after)
+                self.gate.pause(row.chat.platform, result.retry_after)
                 self._note(row, f"rate limited for {result.retry_after:g}s")
             case Outcome.FORBIDDEN:
                 self._note(row, result.error)

@@ -31,7 +31,7 @@ class Settings:
     max_send_rate: float = 30.0
     admins: frozenset[int] = frozenset()
     poll_seconds: float = 30.0
-    http_transport: str = "httpx"
+    http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
 
@@ -57,7 +57,7 @@ class Settings:
         feed = get("MATCHDAY_FEED") or "replay"
         if feed not in {"replay", "football-data"}:
             raise SettingsError("MATCHDAY_FEED must be 'replay' or 'football-data'")
-        transport = get("MATCHDAY_HTTP") or "httpx"
+        transport = get("MATCHDAY_HTTP") or "aiohttp"
         if transport not in {"aiohttp", "httpx"}:
             raise SettingsError("MATCHDAY_HTTP must be 'aiohttp' or 'httpx'")
         return cls(

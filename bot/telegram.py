@@ -138,7 +138,7 @@ async def send_reply(core: Core, chat: Chat, reply: Reply) -> None:
         await core.gate.acquire(chat, urgent=True)
         result = await sender.send(chat, reply.text, reply.buttons)
         if result.outcome == Outcome.RETRY_AFTER:
-            core.gate.pause(result.retry_after)
+            core.gate.pause(chat.platform, result.retry_after)
             continue
         if result.outcome == Outcome.MIGRATED and result.new_chat_id is not None:
             await core.store.migrate_chat(chat.id, result.new_chat_id)

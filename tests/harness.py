@@ -6,11 +6,13 @@ blocking loop, so a test can talk to the bot through the fake Bot API while it r
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -19,6 +21,18 @@ from bot.core import Core
 from bot.settings import Settings
 from tests.fake_telegram import FakeTelegram
 
+#: Values of MATCHDAY_HTTP; every end-to-end test runs once with each.
+TRANSPORTS = ("aiohttp", "httpx")
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test once per HTTP transport, through MATCHDAY_HTTP in the environment (which
+    `settings_for` and a `matchday run` subprocess both read). An e2e module opts in with
+    `pytestmark = pytest.mark.usefixtures("transport")`."""
+    monkeypatch.setenv("MATCHDAY_HTTP", request.param)
+    return request.param
+
 
 def settings_for(fake: FakeTelegram, db: Path, **extra: str) -> Settings:
     env = {
@@ -26,6 +40,7 @@ def settings_for(fake: FakeTelegram, db: Path, **extra: str) -> Settings:
         "TELEGRAM_API_URL": fake.base_url,
         "MATCHDAY_DB": str(db),
         "MATCHDAY_POLL_SECONDS": "30",
+        "MATCHDAY_HTTP": os.environ.get("MATCHDAY_HTTP", ""),
         **extra,
     }
     return Settings.load(env=env)

@@ -8,6 +8,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from feeds.openfootball import load_bundled_world_cup_2018
 from feeds.replay import ReplayFeed
 from handlers.alerts import render_alert
@@ -15,7 +17,10 @@ from storage.store import Store
 from tests.fake_telegram import FakeError, FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import core_of, running_bot
+from tests.harness import transport as transport
 from tests.test_restart import matchday_process
+
+pytestmark = pytest.mark.usefixtures("transport")  # every test once per MATCHDAY_HTTP
 
 BEFORE_HARAGUCHI = datetime(2018, 7, 2, 19, 4, 57, tzinfo=UTC)  # his 48' shows at 19:05:00Z
 GOAL = "Haraguchi 48'"

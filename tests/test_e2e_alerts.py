@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import running_bot
+from tests.harness import transport as transport
+
+pytestmark = pytest.mark.usefixtures("transport")  # every test once per MATCHDAY_HTTP
 
 CHAT = 4242
 ALERT_MARKS = ("🟢", "⚽", "⏸", "⏱", "🎯", "🏁", "❌")
@@ -26,7 +31,7 @@ async def follow(fake: FakeTelegram, text: str, chat: int = CHAT) -> None:
 async def test_belgium_japan_replay_alerts_in_order_once_each(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    start = datetime(2018, 7, 2, 17, 58, tzinfo=UTC)
+    start = datetime(2018, 7, 2, 17, 45, tzinfo=UTC)  # time to follow before kick-off
     async with running_bot(fake_telegram, tmp_path / "bot.db", now=start, speed=480):
         await follow(fake_telegram, "/follow Japan")
         await fake_telegram.wait_for(
@@ -62,7 +67,7 @@ async def test_score_mid_match_shows_the_live_score(
 async def test_reminders_at_each_lead_time_in_the_chat_zone(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    start = datetime(2018, 7, 6, 16, 50, tzinfo=UTC)  # Brazil v Belgium kicks off 18:00Z
+    start = datetime(2018, 7, 6, 16, 40, tzinfo=UTC)  # Brazil v Belgium kicks off 18:00Z
     async with running_bot(fake_telegram, tmp_path / "bot.db", now=start, speed=300):
         await follow(fake_telegram, "/timezone Europe/Moscow")
         await follow(fake_telegram, "/remind 60 15")

@@ -11,6 +11,9 @@ import pytest
 from tests.fake_telegram import FakeError, FakeTelegram, parse_telegram_html
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import running_bot
+from tests.harness import transport as transport
+
+pytestmark = pytest.mark.usefixtures("transport")  # every test once per MATCHDAY_HTTP
 
 AFTER_BELGIUM_JAPAN = datetime(2018, 7, 3, 12, 0, tzinfo=UTC)
 GROUP = -100200300

@@ -11,9 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
+from tests.harness import transport as transport
 from tests.test_e2e_alerts import CHAT, alerts
+
+pytestmark = pytest.mark.usefixtures("transport")  # every test once per MATCHDAY_HTTP
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +60,7 @@ async def test_sigkill_mid_match_loses_nothing_and_repeats_nothing_sent(
     db, log = tmp_path / "bot.db", tmp_path / "bot.log"
     fake_telegram.push_message(CHAT, "/remind off")
     fake_telegram.push_message(CHAT, "/follow Japan")
-    async with matchday_process(fake_telegram, db, "2018-07-02T17:58:00Z", 240, log) as first:
+    async with matchday_process(fake_telegram, db, "2018-07-02T17:45:00Z", 240, log) as first:
         await fake_telegram.wait_for(lambda: len(alerts(fake_telegram)) >= 4, timeout=60)
         first.send_signal(signal.SIGKILL)
         await first.wait()
