@@ -24,6 +24,7 @@ async def main(report: Report, tmp: Path) -> None:
         ("1 round trip", lambda: roundtrip.run(report, tmp, n=2000)),
         ("2 store at scale", lambda: store_scale.run(report, tmp)),
         ("3 fan-out", lambda: fanout.run(report, tmp)),
+        ("3 fan-out (minimal server)", lambda: fanout.run_minimal(report, tmp)),
         ("4 alert latency", lambda: fanout.run_latency(report, tmp)),
     ]
     for name, step in steps:
@@ -45,14 +46,23 @@ async def main(report: Report, tmp: Path) -> None:
     try:
         await profiling.profile(
             "Delivery at MAX_SEND_RATE=1000 (worst miss), 8 s of Delivery.run on 20k pending",
-            lambda: profiling.delivery_body(tmp), report, tmp / "profile-delivery.txt")
+            lambda: profiling.delivery_body(tmp),
+            report,
+            tmp / "profile-delivery.txt",
+        )
         if big_db is not None:
             await profiling.profile(
                 "Handlers on the big store: /score TEAM and /table COMPETITION, 200 calls",
-                lambda: profiling.handlers_body(big_db), report, tmp / "profile-handlers.txt")
+                lambda: profiling.handlers_body(big_db),
+                report,
+                tmp / "profile-handlers.txt",
+            )
             await profiling.profile(
                 "Import: one Store.apply of 2,000 new matches into the big store",
-                lambda: profiling.import_body(big_db), report, tmp / "profile-import.txt")
+                lambda: profiling.import_body(big_db),
+                report,
+                tmp / "profile-import.txt",
+            )
     except Exception:
         report.note(f"profiling failed: {traceback.format_exc(limit=3)}")
     for src in tmp.glob("profile-*.txt"):  # noqa: ASYNC240
@@ -77,15 +87,23 @@ def render(report: Report, info: dict[str, str], seconds: float) -> str:
     lines += [f"- {f.section} — {f.name}: {fmt(f.value)} {f.unit} vs {f.target_text()} "
               f"({f.margin})" for f in missed] or ["- none"]  # fmt: skip
     lines += ["", "## Scale and method notes", ""]
-    lines.append(f"- Target synthetic scale: {SCALE}; the figure rows say what was built "
-                 "(goals are random, so they land near 470k rather than exactly 500k).")
-    lines.append("- Fan-out delivery at 1,000/s is measured in a window of up to 20,000 sends "
-                 "but cut at 35 s to keep `make bench` near 4 minutes.")
-    lines.append("- Import rate is measured with 5,000 new matches (one Store.apply call) "
-                 "into the big store; 200,000 at this rate would take minutes.")
-    lines.append("- The fake Bot API runs in the bench's own event loop (as tests/harness.py "
-                 "does), and other engineers' jobs shared this 2-core machine: figures vary "
-                 "by ±25% run to run.")
+    lines.append(
+        f"- Target synthetic scale: {SCALE}; the figure rows say what was built "
+        "(goals are random, so they land near 470k rather than exactly 500k)."
+    )
+    lines.append(
+        "- Fan-out delivery at 1,000/s is measured in a window of up to 20,000 sends "
+        "but cut at 35 s to keep `make bench` near 4 minutes."
+    )
+    lines.append(
+        "- Import rate is measured with 5,000 new matches (one Store.apply call) "
+        "into the big store; 200,000 at this rate would take minutes."
+    )
+    lines.append(
+        "- The fake Bot API runs in the bench's own event loop (as tests/harness.py "
+        "does), and other engineers' jobs shared this 2-core machine: figures vary "
+        "by ±25% run to run."
+    )
     lines += [f"- {n}" for n in report.notes]
     lines += ["", "## Profiles (pyinstrument)", "",
               "`incl` rows: project frames by inclusive time; `self` rows: frames by own time.",

@@ -24,8 +24,11 @@ def _hotspots(session: object, top: int = 12) -> list[tuple[float, float, str]]:
 
     def walk(frame: object, stack: frozenset[str]) -> None:
         path = getattr(frame, "file_path", None) or "?"
-        short = str(Path(path).resolve().relative_to(ROOT)) if path.startswith(str(ROOT)) \
-            and ".venv" not in path else Path(path).name
+        short = (
+            str(Path(path).resolve().relative_to(ROOT))
+            if path.startswith(str(ROOT)) and ".venv" not in path
+            else Path(path).name
+        )
         key = f"{short}:{frame.line_no} {frame.function}"  # type: ignore[attr-defined]
         for child in frame.children:  # type: ignore[attr-defined]
             if child.function == "[self]":  # pyinstrument's node for the parent's own time

@@ -26,17 +26,16 @@ import aiohttp
 import discord
 from discord import app_commands
 from discord.http import HTTPClient, Route, handle_message_parameters
-from rapidfuzz import fuzz, process, utils
 
 from bot.clock import Clock
 from bot.core import Core
 from bot.delivery import Outcome, Sender, SendResult
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
-from feeds.model import fold
 from handlers.base import Button, Reply, Request
 from handlers.commands import COMMANDS, dispatch, parse_command
-from handlers.names import Target
+from handlers.lookup import competitions_of, teams_of
+from handlers.names import Target, suggest
 from storage.store import Chat
 
 log = logging.getLogger("matchday.discord")
@@ -214,57 +213,34 @@ async def answer(core: Core, interaction: discord.Interaction, text: str) -> Non
         task.cancel()
 
 
-def suggest(current: str, targets: Sequence[Target], limit: int = MAX_CHOICES) -> list[str]:
-    """Autocomplete: FIFA code, then prefix, then word prefix, then typo-tolerant matches."""
-    wanted = fold(current)
-    if not wanted:
-        return [t.name for t in targets[:limit]]
-    ranked = [t for t in targets if t.code and t.code.casefold() == wanted]
-    ranked += [t for t in targets if t.folded.startswith(wanted)]
-    ranked += [t for t in targets if any(w.startswith(wanted) for w in t.folded.split("-"))]
-    scored = process.extract(
-        wanted,
-        {i: t.folded for i, t in enumerate(targets)},
-        scorer=fuzz.WRatio,
-        processor=utils.default_process,
-        limit=limit,
-        score_cutoff=55,
-    )
-    ranked += [targets[i] for _, _, i in scored]
-    names: list[str] = []
-    for target in ranked:
-        if target.name not in names:
-            names.append(target.name)
-    return names[:limit]
-
-
 Suggester = Callable[[Core, str], Awaitable[list[str]]]
 
 
 async def _teams(core: Core) -> list[Target]:
-    return [Target("team", t.id, t.name, t.code) for t in await core.store.teams()]
+    return await teams_of(core.store)
 
 
 async def _competitions(core: Core) -> list[Target]:
-    return [Target("competition", c.id, c.name) for c in await core.store.competitions()]
+    return await competitions_of(core.store)
 
 
 async def suggest_team(core: Core, current: str) -> list[str]:
-    return suggest(current, await _teams(core))
+    return suggest(current, await _teams(core), MAX_CHOICES)
 
 
 async def suggest_followable(core: Core, current: str) -> list[str]:
-    return suggest(current, await _teams(core) + await _competitions(core))
+    return suggest(current, await _teams(core) + await _competitions(core), MAX_CHOICES)
 
 
 async def suggest_competition(core: Core, current: str) -> list[str]:
-    return suggest(current, await _competitions(core))
+    return suggest(current, await _competitions(core), MAX_CHOICES)
 
 
 async def suggest_group(core: Core, current: str) -> list[str]:
     comps = await _competitions(core)
     groups = sorted({g for c in comps for g in await core.store.groups(c.id)})
-    return suggest(current, comps + [Target("group", i, g) for i, g in enumerate(groups)])
+    groups_as_targets = [Target("group", i, g) for i, g in enumerate(groups)]
+    return suggest(current, comps + groups_as_targets, MAX_CHOICES)
 
 
 _ZONES = sorted(available_timezones())

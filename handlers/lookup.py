@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from handlers.base import MAX_ARGS, Button, Reply, Request
 from handlers.names import Resolution, Target, resolve
 from handlers.render import quote_arg
-from storage.store import Competition, Team
+from storage.store import Competition, Store, Team
 
 _targets: dict[str, tuple[object, list[Target]]] = {}
 
@@ -24,12 +24,20 @@ def _memo(kind: str, source: Sequence[Team] | Sequence[Competition]) -> list[Tar
     return cached[1]
 
 
+async def teams_of(store: Store) -> list[Target]:
+    return _memo("team", await store.teams())
+
+
+async def competitions_of(store: Store) -> list[Target]:
+    return _memo("competition", await store.competitions())
+
+
 async def team_targets(req: Request) -> list[Target]:
-    return _memo("team", await req.store.teams())
+    return await teams_of(req.store)
 
 
 async def competition_targets(req: Request) -> list[Target]:
-    return _memo("competition", await req.store.competitions())
+    return await competitions_of(req.store)
 
 
 def too_long(req: Request) -> Reply | None:

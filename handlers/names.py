@@ -62,20 +62,29 @@ def resolve(query: str, targets: Sequence[Target]) -> Resolution:
         return Resolution(prefixed[0])
     if len(prefixed) > 1:
         return Resolution(None, _closest(wanted, prefixed))
+    scored = _fuzzy(wanted, targets, MAX_CHOICES)
+    if not scored:
+        return Resolution(None)
+    best, best_score = scored[0]
+    runner_up = scored[1][1] if len(scored) > 1 else 0.0
+    if best_score >= SURE and best_score - runner_up >= CLEAR_MARGIN:
+        return Resolution(best)
+    return Resolution(None, tuple(t for t, score in scored if score >= SUGGEST))
+
+
+def _fuzzy(
+    wanted: str, targets: Sequence[Target], limit: int, cutoff: float = 0
+) -> list[tuple[Target, float]]:
+    """Typo-tolerant candidates, best first (rapidfuzz's WRatio)."""
     scored = process.extract(
         wanted,
         {i: t.folded for i, t in enumerate(targets)},
         scorer=fuzz.WRatio,
         processor=utils.default_process,
-        limit=MAX_CHOICES,
+        limit=limit,
+        score_cutoff=cutoff,
     )
-    if not scored:
-        return Resolution(None)
-    best = scored[0]
-    runner_up = scored[1][1] if len(scored) > 1 else 0.0
-    if best[1] >= SURE and best[1] - runner_up >= CLEAR_MARGIN:
-        return Resolution(targets[best[2]])
-    return Resolution(None, tuple(targets[i] for _, score, i in scored if score >= SUGGEST))
+    return [(targets[i], score) for _, score, i in scored]
 
 
 def _starts(target: Target, wanted: str) -> bool:
@@ -86,3 +95,19 @@ def _starts(target: Target, wanted: str) -> bool:
 def _closest(wanted: str, targets: Sequence[Target]) -> tuple[Target, ...]:
     ranked = sorted(targets, key=lambda t: (-fuzz.ratio(wanted, t.folded), t.name))
     return tuple(ranked[:MAX_CHOICES])
+
+
+def suggest(current: str, targets: Sequence[Target], limit: int) -> list[str]:
+    """Autocomplete: FIFA code, then prefix, then word prefix, then typo-tolerant matches."""
+    wanted = fold(current)
+    if not wanted:
+        return [t.name for t in targets[:limit]]
+    ranked = [t for t in targets if t.code and t.code.casefold() == wanted]
+    ranked += [t for t in targets if t.folded.startswith(wanted)]
+    ranked += [t for t in targets if any(w.startswith(wanted) for w in t.words)]
+    ranked += [t for t, _ in _fuzzy(wanted, targets, limit, SUGGEST)]
+    names: list[str] = []
+    for target in ranked:
+        if target.name not in names:
+            names.append(target.name)
+    return names[:limit]
