@@ -18,15 +18,6 @@ from handlers.render import (
 LIST_LENGTH = 5
 
 
-async def _team_match(req: Request, team_id: int) -> MatchState | None:
-    """The team's live match, else its latest result."""
-    live = await req.store.live_matches(team_id=team_id)
-    if live:
-        return live[0]
-    results = await req.store.results(team_id=team_id, limit=1)
-    return results[0] if results else None
-
-
 async def score(req: Request) -> Reply:
     """The live score or latest result of a team; without a team, what is on now."""
     zone = req.chat.zone
@@ -43,7 +34,7 @@ async def score(req: Request) -> Reply:
     team = await find_team(req)
     if isinstance(team, Reply):
         return team
-    match = await _team_match(req, team.id)
+    match = await req.store.current_match(team.id)
     if match is None:
         upcoming = await req.store.fixtures(req.clock.now(), team_id=team.id, limit=1)
         tail = f"\nNext: {fixture_line(upcoming[0], zone)}" if upcoming else ""
@@ -58,7 +49,7 @@ async def scorers(req: Request) -> Reply:
     team = await find_team(req)
     if isinstance(team, Reply):
         return team
-    match = await _team_match(req, team.id)
+    match = await req.store.current_match(team.id)
     if match is None:
         return Reply(f"{esc(team.name)} have not played yet.")
     head = f"<b>{scoreline(match)}</b> · {esc(match.stage)}"

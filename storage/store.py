@@ -339,6 +339,16 @@ class Store:
             "ORDER BY m.kickoff, m.id",
         )
 
+    async def current_match(self, team_id: int) -> MatchState | None:
+        """The team's match in play, else its latest result: one query for /score and /scorers."""
+        found = await self._matches(
+            "(m.home_id = ? OR m.away_id = ?) AND m.status IN "
+            "('live', 'half_time', 'extra_time', 'penalties', 'finished')",
+            (team_id, team_id),
+            "ORDER BY m.status = 'finished', m.kickoff DESC, m.id DESC LIMIT 1",
+        )
+        return found[0] if found else None
+
     async def results(
         self, *, team_id: int | None = None, competition_id: int | None = None, limit: int = 5
     ) -> list[MatchState]:
