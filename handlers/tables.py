@@ -71,7 +71,7 @@ async def table(req: Request) -> Reply:
         return reply
     query = req.args.strip()
     comps = await req.store.competitions()
-    if query and comps:
+    if query and comps and _could_be_group(query):
         # A group name (with or without "Group") is tried in the latest competition first.
         competition = await _competition(req, "")
         assert isinstance(competition, Competition)
@@ -90,6 +90,12 @@ async def table(req: Request) -> Reply:
         return Reply(clip("\n".join(parts), limit=4000))
     rows = await req.store.standings(competition.id, None)
     return Reply(clip(render_table(competition.name, ranked(Row(*r) for r in rows))))
+
+
+def _could_be_group(query: str) -> bool:
+    """`B`, `H2` or `Group B`: worth looking up among the latest competition's groups."""
+    wanted = fold(query)
+    return len(wanted) <= 2 or wanted.startswith("group")
 
 
 def _group(query: str, groups: list[str]) -> str | None:
