@@ -138,12 +138,12 @@ async def _window_by_stats(delivery: Delivery, window: int, limit_s: float) -> t
     """Sends accepted by the server, counted by the engine, after a 500-send warm-up."""
     task = asyncio.create_task(delivery.run())
     try:
-        while delivery.stats.sent < 500:  # noqa: ASYNC110
+        while delivery.sent < 500:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        start_n, start_t = delivery.stats.sent, time.monotonic()
-        while delivery.stats.sent - start_n < window and time.monotonic() - start_t < limit_s:  # noqa: ASYNC110
+        start_n, start_t = delivery.sent, time.monotonic()
+        while delivery.sent - start_n < window and time.monotonic() - start_t < limit_s:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        return delivery.stats.sent - start_n, time.monotonic() - start_t
+        return delivery.sent - start_n, time.monotonic() - start_t
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -38,12 +38,6 @@ class ConsoleSender(Sender):
         return SendResult(Outcome.SENT)
 
 
-async def _ticking(core: Core) -> None:
-    while True:
-        await core.tick()
-        await asyncio.sleep(core.tick_seconds)
-
-
 async def run_console(settings: Settings, clock: Clock, linger: float = 0.0) -> None:
     """Answer each stdin line; alerts print as they happen. After EOF, wait `linger` seconds."""
     core = await Core.open(settings, clock)
@@ -53,9 +47,7 @@ async def run_console(settings: Settings, clock: Clock, linger: float = 0.0) -> 
         chat = await core.store.ensure_chat(
             PLATFORM, CONSOLE_CHAT, "private", "console", settings.timezone
         )
-        await core.tick()  # know the world as of --now before the first question
-        core.tasks.append(asyncio.create_task(_ticking(core)))
-        core.start_delivery()
+        await core.start_without_job_queue()  # the world as of --now before the first question
         if sys.stdin.isatty():
             print("Matchday console — type /help, Ctrl-D to quit.", flush=True)
         loop = asyncio.get_running_loop()

@@ -80,6 +80,18 @@ class Core:
     def start_delivery(self) -> None:
         self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
 
+    async def start_without_job_queue(self) -> None:
+        """For front ends without PTB's JobQueue (console, Discord alone): know the world as
+        of the clock's start, then keep ticking and delivering in the background."""
+        await self.tick()
+        self.tasks.append(asyncio.create_task(self._tick_forever(), name="live-engine"))
+        self.start_delivery()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            await self.tick()
+
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()

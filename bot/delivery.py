@@ -149,20 +149,6 @@ class RateGate:
                 self._group_sends.pop(key, None)
 
 
-@dataclass
-class DeliveryStats:
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    rate_limited: int = 0
-    started: float = field(default_factory=time.monotonic)
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=10))
-
-    def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.sent / elapsed if elapsed > 0 else 0.0
-
-
 class Delivery:
     """Sends pending ledger rows, oldest first, one at a time per chat to keep their order."""
 
@@ -179,7 +165,7 @@ class Delivery:
         self.senders = senders
         self.clock = clock
         self.gate = gate
-        self.stats = DeliveryStats()
+        self.sent = 0  # sends the platforms accepted in this process (the ledger has the rest)
         self._wake = asyncio.Event()  # new rows in the ledger
         self._progress = asyncio.Event()  # enough sends finished to start more
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -298,11 +284,10 @@ class Delivery:
     async def _settle(self, row: PendingAlert, result: SendResult) -> None:
         match result.outcome:
             case Outcome.SENT:
-                self.stats.sent += 1
+                self.sent += 1
                 self._sent[row.id] = result.message_id
                 self._sent_ready.set()
             case Outcome.RETRY_AFTER:
-                self.stats.rate_limited += 1
                 self.gate.pause(row.chat.platform, result.retry_after)
                 self._note(row, f"rate limited for {result.retry_after:g}s")
             case Outcome.FORBIDDEN:
@@ -312,15 +297,12 @@ class Delivery:
                 self._note(row, f"chat moved to {result.new_chat_id}")
                 await self.store.migrate_chat(row.chat.id, result.new_chat_id)
             case Outcome.TRANSIENT if row.attempts + 1 < MAX_ATTEMPTS:
-                self.stats.retried += 1
                 delay = min(BACKOFF_CAP, 2.0**row.attempts) * random.uniform(0.5, 1.0)
                 self._note(row, result.error)
                 await self.store.retry_later(row.id, time.time() + delay, result.error)
             case _:
-                self.stats.failed += 1
                 self._note(row, result.error)
                 await self.store.mark_failed(row.id, result.error or result.outcome.value)
 
     def _note(self, row: PendingAlert, error: str) -> None:
-        self.stats.recent.append(f"chat {row.chat.external_id}: {error}")
         log.warning("alert %d to chat %d: %s", row.id, row.chat.external_id, error)

@@ -398,20 +398,12 @@ async def stop_discord(client: MatchdayDiscord | None) -> None:
         await client.stop()
 
 
-async def _ticking(core: Core) -> None:
-    while True:
-        await core.tick()
-        await asyncio.sleep(core.tick_seconds)
-
-
 async def run_discord(settings: Settings, clock: Clock) -> None:
     """`matchday run` with only DISCORD_BOT_TOKEN: Core, live engine, delivery and Discord."""
     core = await Core.open(settings, clock)
     client: MatchdayDiscord | None = None
     try:
-        await core.tick()  # know the world as of the clock's start before answering anyone
-        core.tasks.append(asyncio.create_task(_ticking(core), name="live-engine"))
-        core.start_delivery()
+        await core.start_without_job_queue()
         client = await start_discord(core)
         assert client._runner is not None
         try:

@@ -152,6 +152,9 @@ def _chat(row: Sequence) -> Chat:
     )
 
 
+# The follows that make a chat hear about match `m`: either team, or its competition.
+_FOLLOWS_OF_MATCH = """JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
+    OR (f.kind = 'competition' AND f.target_id = m.competition_id)"""
 _CHAT_COLUMNS = "id, platform, external_id, kind, title, timezone, reminders, active"
 
 
@@ -331,11 +334,10 @@ class Store:
         found = await self._matches("m.key = ?", (key,))
         return found[0] if found else None
 
-    async def live_matches(self, *, team_id: int | None = None) -> list[MatchState]:
-        where, params = self._filter(team_id, None)
+    async def live_matches(self) -> list[MatchState]:
         return await self._matches(
-            f"m.status IN ('live', 'half_time', 'extra_time', 'penalties') {where}",
-            params,
+            "m.status IN ('live', 'half_time', 'extra_time', 'penalties')",
+            (),
             "ORDER BY m.kickoff, m.id",
         )
 
@@ -452,10 +454,9 @@ class Store:
     async def watched_keys(self, now: datetime, lead: timedelta) -> list[str]:
         """Followed matches that are live or kick off within `lead`: what a live feed polls."""
         rows = await self._all(
-            """
+            f"""
             SELECT DISTINCT m.key FROM matches m
-            JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
-                           OR (f.kind = 'competition' AND f.target_id = m.competition_id)
+            {_FOLLOWS_OF_MATCH}
             JOIN chats c ON c.id = f.chat_id AND c.active = 1
             WHERE m.status IN ('live', 'half_time', 'extra_time', 'penalties')
                OR (m.status = 'scheduled' AND m.kickoff BETWEEN ? AND ?)
@@ -593,10 +594,9 @@ class Store:
         return [
             (row[0], row[1])
             for row in await self._all(
-                """
+                f"""
                 SELECT DISTINCT c.id, c.timezone FROM matches m
-                JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
-                               OR (f.kind = 'competition' AND f.target_id = m.competition_id)
+                {_FOLLOWS_OF_MATCH}
                 JOIN chats c ON c.id = f.chat_id AND c.active = 1
                 WHERE m.id = ?
                 """,
@@ -649,11 +649,10 @@ class Store:
         """
         horizon = now + timedelta(minutes=MAX_REMINDER_MINUTES)
         rows = await self._all(
-            """
+            f"""
             SELECT DISTINCT m.id, ch.id, ch.timezone, ch.reminders, m.kickoff
             FROM matches m
-            JOIN follows f ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
-                           OR (f.kind = 'competition' AND f.target_id = m.competition_id)
+            {_FOLLOWS_OF_MATCH}
             JOIN chats ch ON ch.id = f.chat_id AND ch.active = 1 AND ch.reminders != 'off'
             WHERE m.status = 'scheduled' AND m.kickoff > ? AND m.kickoff <= ?
             """,
