@@ -15,8 +15,10 @@ rest of the bot cannot tell the two apart:
 - `do_request` only returns `(status, body)`: PTB's `BaseRequest` maps status codes to
   `RetryAfter`, `Forbidden`, `ChatMigrated`, `BadRequest`, `InvalidToken`, `NetworkError`.
 - Proxies: an explicit `proxy` URL, else (like httpx) the `HTTPS_PROXY` / `HTTP_PROXY` /
-  `ALL_PROXY` / `NO_PROXY` environment convention (`trust_env=True`). HTTP(S) proxies only:
-  aiohttp has no SOCKS support without the third-party `aiohttp-socks`.
+  `ALL_PROXY` / `NO_PROXY` environment convention. HTTP(S) proxies only: aiohttp has no SOCKS
+  support without the third-party `aiohttp-socks`. Like httpx, the environment is read when
+  the client opens (once per origin), not per request: aiohttp's own `trust_env=True` looks
+  it up, and `.netrc`, in a worker thread on every request, which cost ~40% of a fan-out.
 - HTTP/1.1 only (aiohttp has no HTTP/2).
 
 The aiohttp session is created in the running event loop (in `initialize`, or on first use as
@@ -36,11 +38,13 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
+from aiohttp.helpers import get_env_proxy_for_url
 from aiohttp.payload import Payload
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import HTTPVersion, ODVInput, SocketOpt
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
 
@@ -132,6 +136,7 @@ class AiohttpRequest(BaseRequest):
 
     __slots__ = (
         "_connect_timeout",
+        "_env_proxies",
         "_http_version",
         "_media_write_timeout",
         "_pool",
@@ -176,6 +181,7 @@ class AiohttpRequest(BaseRequest):
         self._proxy = proxy
         self._session_kwargs = dict(aiohttp_kwargs or {})
         self._session: aiohttp.ClientSession | None = None
+        self._env_proxies: dict[str, tuple[URL | None, aiohttp.BasicAuth | None]] = {}
         self._pool: asyncio.Semaphore | None = None
         self._shut_down = False
 
@@ -208,7 +214,6 @@ class AiohttpRequest(BaseRequest):
         )
         kwargs: dict[str, Any] = {
             "connector": connector,
-            "trust_env": True,
             "proxy": self._proxy,
             # Timeouts are given per request; aiohttp's 5-minute total must not cut a long poll.
             "timeout": aiohttp.ClientTimeout(total=None),
@@ -233,6 +238,7 @@ class AiohttpRequest(BaseRequest):
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = self._build_session()
+            self._env_proxies = {}
             self._pool = asyncio.Semaphore(self._pool_size)
         return self._session
 
@@ -289,8 +295,11 @@ class AiohttpRequest(BaseRequest):
                 raise TimedOut(message=_POOL_TIMEOUT_MESSAGE) from err
         else:
             await pool.acquire()
+        proxy, proxy_auth = self._env_proxy(url) if self._proxy is None else (None, None)
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as response:
+            async with session.request(
+                method, url, data=body, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's connect/read timeouts and our write timeout
             raise TimedOut from err
@@ -300,6 +309,19 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {detail}") from err
         finally:
             pool.release()
+
+    def _env_proxy(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+        """The environment's proxy for this URL's origin, looked up once per session."""
+        path_at = url.find("/", url.find("//") + 2)
+        origin = url if path_at < 0 else url[:path_at]
+        found = self._env_proxies.get(origin)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(URL(origin))
+            except LookupError:  # no proxy set for the scheme, or NO_PROXY names the host
+                found = (None, None)
+            self._env_proxies[origin] = found
+        return found
 
     @staticmethod
     def _body(

@@ -286,6 +286,20 @@ async def test_http_proxy_from_the_environment(
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_no_proxy_names_hosts_reached_directly(
+    fake_telegram: FakeTelegram, transport: str, no_proxy_env: Callable[[str, str], None]
+) -> None:
+    async with RecordingProxy() as proxy:
+        no_proxy_env("HTTP_PROXY", proxy.url)
+        no_proxy_env("NO_PROXY", "127.0.0.1")
+        async with bot_for(fake_telegram, transport) as bot:
+            await bot.send_message(CHAT, "straight there")
+            await bot.send_message(CHAT, "and again")
+    assert proxy.lines == []
+    assert fake_telegram.messages_to(CHAT) == ["straight there", "and again"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_https_proxy_from_the_environment(
     transport: str, no_proxy_env: Callable[[str, str], None]
 ) -> None:
