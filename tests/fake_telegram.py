@@ -95,7 +95,7 @@ def _bad_request(description: str) -> FakeApiError:
 class FakeError:
     """A scripted fault for :meth:`FakeTelegram.fail_next`; build it with the factories."""
 
-    kind: Literal["error", "timeout", "drop"]
+    kind: Literal["error", "timeout", "drop", "answer"]
     status: int = 200
     description: str = ""
     parameters: JSON | None = None
@@ -145,6 +145,11 @@ class FakeError:
         Simulates a send that reached Telegram although the client timed out waiting.
         """
         return cls("timeout", delay=seconds)
+
+    @classmethod
+    def odd_success(cls, result: Any) -> FakeError:
+        """200 ``{"ok": true, "result": result}`` without doing the call: a garbled answer."""
+        return cls("answer", parameters={"result": result})
 
     @classmethod
     def drop_connection(cls) -> FakeError:
@@ -1064,6 +1069,8 @@ class FakeTelegram:
                 return self._drop(request, record)
             if fault is not None and fault.kind == "error":
                 raise FakeApiError(fault.status, fault.description, fault.parameters)
+            if fault is not None and fault.kind == "answer":
+                return self._ok(record, (fault.parameters or {}).get("result"))
             try:
                 response = self._ok(record, await handler(record.params))
             except FakeApiError as exc:

@@ -113,6 +113,30 @@ async def test_faults_lose_nothing(fake_telegram: FakeTelegram, tmp_path: Path) 
     assert counts["failed"] == 1 and counts["inactive_chats"] == 0
 
 
+async def test_alerts_go_out_as_html_without_link_previews_and_odd_answers_fail_one(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    db = tmp_path / "bot.db"
+    garbled, fine = 3001, 3002
+    await seed_followers(db, [garbled, fine], BEFORE_HARAGUCHI)
+    fake_telegram.fail_next("sendMessage", garbled, error=FakeError.odd_success(True))
+    async with running_bot(
+        fake_telegram, db, now=BEFORE_HARAGUCHI, MATCHDAY_POLL_SECONDS="1"
+    ) as app:
+        await fake_telegram.wait_for(lambda: goal_sends(fake_telegram), timeout=20)
+        store = core_of(app).store
+        await fake_telegram.wait_for_messages(fine, 1)
+        counts = await store.ledger_counts()
+        errors = await store.last_errors()
+    (sent,) = [s for s in fake_telegram.sent if s.chat_id == fine and GOAL in s.text]
+    assert sent.parse_mode == "HTML" and "<b>" in sent.text and "<b>" not in sent.visible_text
+    (call,) = [r for r in fake_telegram.calls("sendMessage") if r.params["chat_id"] == fine]
+    assert call.params["link_preview_options"] == {"is_disabled": True}
+    assert [chat for chat, _ in goal_sends(fake_telegram)] == [fine]
+    assert counts["failed"] == 1  # the garbled answer fails that one message, not delivery
+    assert any("without a message id" in error for _, _, error in errors), errors
+
+
 async def test_sigkill_mid_fan_out_delivers_the_rest(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
