@@ -150,11 +150,29 @@ async def _window_by_stats(delivery: Delivery, window: int, limit_s: float) -> t
             await task
 
 
+async def _drain_all(delivery: Delivery, total: int, limit_s: float) -> tuple[int, float]:
+    """Every pending row, from the engine's start (first read of the ledger included)."""
+    start_t = time.monotonic()
+    task = asyncio.create_task(delivery.run())
+    try:
+        while delivery.sent < total and time.monotonic() - start_t < limit_s:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return delivery.sent, time.monotonic() - start_t
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def run_minimal(report: Report, tmp: Path, followers: int = 100_000) -> None:
-    """Issue 8's setting: one process fanning out to a minimal server on loopback."""
+    """Issue 8's setting: one process fanning out to a minimal server on loopback.
+
+    With the limit lifted on aiohttp it drains all `followers` rows (start to last send);
+    the other runs measure a window after a warm-up.
+    """
     sec = "3 fan-out (minimal server)"
     clock = Clock(NOW, 1.0)
-    runs = [("aiohttp", 1_000_000.0, 40_000), ("httpx", 1_000_000.0, 8_000),
+    runs = [("aiohttp", 1_000_000.0, None), ("httpx", 1_000_000.0, 8_000),
             ("aiohttp", 1_000.0, 20_000)]  # fmt: skip
     async with minimal_server() as base_url:
         for n, (transport, limit, window) in enumerate(runs):
@@ -164,18 +182,23 @@ async def run_minimal(report: Report, tmp: Path, followers: int = 100_000) -> No
                 async with sender_app(_Minimal(base_url), transport) as app:
                     delivery = Delivery(store, {"telegram": TelegramSender(app)}, clock,
                                         RateGate(limit))  # fmt: skip
-                    done, secs = await _window_by_stats(delivery, window, 30.0)
+                    if window is None:
+                        done, secs = await _drain_all(delivery, followers, 180.0)
+                    else:
+                        done, secs = await _window_by_stats(delivery, window, 30.0)
                 counts = await store.ledger_counts()
             finally:
                 await store.close()
             rate = done / secs
             label = "lifted" if limit > 10_000 else f"{limit:,.0f}/s"
-            print(f"  minimal server, {transport}, limit {label}: {done:,} in {secs:.1f}s = "
-                  f"{rate:,.0f}/s; ledger sent {counts['sent']:,}", flush=True)  # fmt: skip
+            what = "all" if window is None else "window of"
+            print(f"  minimal server, {transport}, limit {label}: {what} {done:,} in {secs:.1f}s = "
+                  f"{rate:,.0f}/s; ledger sent {counts['sent']:,}, pending {counts['pending']:,}",
+                  flush=True)  # fmt: skip
             target = 2500 if limit > 10_000 and transport == "aiohttp" else (
                 0.95 * limit if limit <= 10_000 else None)  # fmt: skip
-            marked = f"ledger rows marked sent: {counts['sent']:,}"
-            report.add(sec, f"{transport}, send limit {label} ({done:,} sends)", rate,
+            marked = f"ledger rows marked sent: {counts['sent']:,} of {followers:,}"
+            report.add(sec, f"{transport}, send limit {label} ({what} {done:,} sends)", rate,
                        "sends/s", target=target, note=marked)  # fmt: skip
 
 
