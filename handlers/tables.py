@@ -73,22 +73,23 @@ async def table(req: Request) -> Reply:
     comps = await req.store.competitions()
     if query and comps and _could_be_group(query):
         # A group name (with or without "Group") is tried in the latest competition first.
-        competition = await _competition(req, "")
-        assert isinstance(competition, Competition)
-        groups = await req.store.groups(competition.id)
-        group = _group(query, groups)
+        latest = await _competition(req, "")
+        assert isinstance(latest, Competition)
+        tables = await req.store.standings(latest.id)
+        group = _group(query, [g for g in tables if g is not None])
         if group is not None:
-            return Reply(clip(await _group_table(req, competition, group)))
+            return Reply(clip(_render_group(latest, group, tables[group])))
     competition = await _competition(req, query)
     if competition is None:
         return Reply("No competition is loaded yet.")
     if isinstance(competition, Reply):
         return competition
-    groups = await req.store.groups(competition.id)
-    if groups:
-        parts = [await _group_table(req, competition, g) for g in groups]
+    tables = await req.store.standings(competition.id)
+    groups = sorted(g for g in tables if g is not None)
+    if groups:  # a group stage: its tables (knockout ties outside groups have none)
+        parts = [_render_group(competition, g, tables[g]) for g in groups]
         return Reply(clip("\n".join(parts), limit=4000))
-    rows = await req.store.standings(competition.id, None)
+    rows = tables.get(None, [])  # a league
     return Reply(clip(render_table(competition.name, ranked(Row(*r) for r in rows))))
 
 
@@ -106,8 +107,9 @@ def _group(query: str, groups: list[str]) -> str | None:
     return None
 
 
-async def _group_table(req: Request, competition: Competition, group: str) -> str:
-    rows = await req.store.standings(competition.id, group)
+def _render_group(
+    competition: Competition, group: str, rows: list[tuple[str, int, int, int, int, int, int]]
+) -> str:
     return render_table(f"{competition.name} — {group}", ranked(Row(*r) for r in rows))
 
 

@@ -95,4 +95,12 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: standings read every column they need from one index, in competition order,
+    #    instead of looking up each of a competition's matches in the table.
+    """
+    DROP INDEX matches_competition;
+    CREATE INDEX matches_competition ON matches(
+        competition_id, grp, status, home_id, away_id, score_home, score_away
+    );
+    """,
 ]

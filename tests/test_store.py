@@ -372,3 +372,35 @@ async def test_a_failing_apply_changes_nothing(tmp_path: Path) -> None:
         assert await dump(store) != before
     finally:
         await store.close()
+
+
+async def test_a_first_version_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A store written before the standings index keeps its data and answers tables after."""
+    import sqlite3
+
+    from storage.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0])
+    old.execute("PRAGMA user_version = 1")
+    old.close()
+    store = await Store.open(path)
+    try:
+        await store.apply(world_cup(), at(30, 12), render_alert, silent=True)
+    finally:
+        await store.close()
+
+    store = await Store.open(path)
+    try:
+        (competition,) = await store.competitions()
+        tables = await store.standings(competition.id)
+        columns = await store._all("SELECT name FROM pragma_index_info('matches_competition')")
+        version = await store._all("PRAGMA user_version")
+    finally:
+        await store.close()
+    assert version == [(len(MIGRATIONS),)]
+    assert [c for (c,) in columns][:3] == ["competition_id", "grp", "status"]
+    group_h = {row[0]: row for row in tables["Group H"]}
+    assert group_h["Japan"] == ("Japan", 3, 1, 1, 1, 4, 4)
+    assert group_h["Colombia"][1:5] == (3, 2, 0, 1)
