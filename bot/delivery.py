@@ -26,8 +26,6 @@ from storage.store import Chat, PendingAlert, Store
 
 log = logging.getLogger("matchday.delivery")
 
-GROUP_PER_MINUTE = 20  # Telegram: about 20 messages a minute to one group
-CHAT_INTERVAL = 1.0  # Telegram: about one message a second to one chat
 MAX_IN_FLIGHT = 64
 MAX_ATTEMPTS = 12  # transient failures, with backoff capped at 5 minutes: about an hour
 BACKOFF_CAP = 300.0
@@ -61,10 +59,24 @@ class SendResult:
     error: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """How fast one chat of a platform may be sent to, on top of the overall rate."""
+
+    interval: float = 1.0  # seconds between two messages to one chat
+    group_per_minute: int | None = None  # messages a minute to one group chat, where capped
+
+
+# Telegram's: about one message a second to a chat, about 20 a minute to a group. Also the
+# default, so that a platform which says nothing is never sent to faster than that.
+STRICTEST = ChatLimits(interval=1.0, group_per_minute=20)
+
+
 class Sender:
     """One chat platform's way to send a message; `send` never raises for platform errors."""
 
     platform: str = ""
+    limits: ChatLimits = STRICTEST
 
     async def send(
         self, chat: Chat, text: str, buttons: Sequence[Sequence[Button]] = ()
@@ -103,25 +115,29 @@ class RateGate:
         self._tokens = min(burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def _chat_wait(self, chat: Chat, now: float) -> float:
+    def _chat_wait(self, chat: Chat, limits: ChatLimits, now: float) -> float:
         key = (chat.platform, chat.external_id)
         wait = self._chat_next.get(key, 0.0) - now
+        cap = limits.group_per_minute if chat.is_group else None
         sends = self._group_sends.get(key)
-        if chat.is_group and sends is not None and len(sends) >= GROUP_PER_MINUTE:
+        if cap is not None and sends is not None and len(sends) >= cap:
             wait = max(wait, sends[0] + 60.0 - now)
         return wait
 
-    def _take(self, chat: Chat, now: float) -> None:
+    def _take(self, chat: Chat, limits: ChatLimits, now: float) -> None:
         self._tokens -= 1
         key = (chat.platform, chat.external_id)
-        self._chat_next[key] = now + CHAT_INTERVAL
-        if chat.is_group:
+        self._chat_next[key] = now + limits.interval
+        if chat.is_group and limits.group_per_minute is not None:
             sends = self._group_sends.setdefault(key, deque())
             sends.append(now)
             while sends and sends[0] <= now - 60.0:
                 sends.popleft()
 
-    async def acquire(self, chat: Chat, *, urgent: bool = False) -> None:
+    async def acquire(
+        self, chat: Chat, limits: ChatLimits = STRICTEST, *, urgent: bool = False
+    ) -> None:
+        """Wait for a send slot to `chat`, under its platform's `limits` (the sender's)."""
         if urgent:
             self._urgent += 1
         try:
@@ -129,10 +145,10 @@ class RateGate:
                 now = self.monotonic()
                 self._refill(now)
                 paused = self._paused_until.get(chat.platform, 0.0)
-                wait = max(paused - now, self._chat_wait(chat, now))
+                wait = max(paused - now, self._chat_wait(chat, limits, now))
                 if wait <= 0 and (urgent or not self._urgent):
                     if self._tokens >= 1:
-                        self._take(chat, now)
+                        self._take(chat, limits, now)
                         return
                     wait = (1 - self._tokens) / self.rate
                 await asyncio.sleep(max(wait, 0.001))
@@ -277,7 +293,7 @@ class Delivery:
         sender = self.senders.get(row.chat.platform)
         if sender is None:
             return  # that platform is not running in this process; its rows wait for it
-        await self.gate.acquire(row.chat)
+        await self.gate.acquire(row.chat, sender.limits)
         result = await sender.send(row.chat, row.text)
         await self._settle(row, result)
 

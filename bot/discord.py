@@ -10,7 +10,8 @@ to delivery as RETRY_AFTER.
 
 A chat here is a channel: ``chat.external_id`` is the channel id. Server channels are stored
 with kind ``group`` so the shared handlers apply their admin check to them (only members with
-Manage Channels change what a channel follows); direct messages are ``private``.
+Manage Channels change what a channel follows); direct messages are ``private``. Pacing is
+Discord's own (`DiscordSender.limits`), not Telegram's 20 a minute per group.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from discord.http import HTTPClient, Route, handle_message_parameters
 
 from bot.clock import Clock
 from bot.core import Core
-from bot.delivery import Outcome, Sender, SendResult
+from bot.delivery import ChatLimits, Outcome, Sender, SendResult
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
 from handlers.base import Button, Reply, Request
@@ -93,6 +94,9 @@ class DiscordSender(Sender):
     """
 
     platform = PLATFORM
+    # A channel takes 5 messages per 5 s (discord.py keeps that bucket); no per-minute cap
+    # like Telegram's groups. One a second keeps alerts from piling up behind the bucket.
+    limits = ChatLimits(interval=1.0, group_per_minute=None)
 
     def __init__(
         self, http: HTTPClient, logged_in: asyncio.Event | None = None, wait: float = LOGIN_WAIT

@@ -40,7 +40,7 @@ from telegram.ext import (
 from telegram.request import RequestData
 
 from bot.core import Core
-from bot.delivery import Outcome, Sender, SendResult
+from bot.delivery import ChatLimits, Outcome, Sender, SendResult
 from handlers.base import Button, Reply, Request
 from handlers.commands import COMMANDS, dispatch, parse_command
 from storage.store import Chat
@@ -101,6 +101,7 @@ class TelegramSender(Sender):
     """
 
     platform = PLATFORM
+    limits = ChatLimits(interval=1.0, group_per_minute=20)  # Telegram's per-chat and per-group
 
     def __init__(self, application: Application) -> None:
         self.application = application
@@ -178,7 +179,7 @@ async def answer(core: Core, chat: Chat, user_id: int, text: str, is_admin_hint:
 async def send_reply(core: Core, chat: Chat, reply: Reply) -> None:
     sender = core.delivery.senders[PLATFORM]
     for _ in range(REPLY_ATTEMPTS):
-        await core.gate.acquire(chat, urgent=True)
+        await core.gate.acquire(chat, sender.limits, urgent=True)
         result = await sender.send(chat, reply.text, reply.buttons)
         if result.outcome == Outcome.RETRY_AFTER:
             core.gate.pause(chat.platform, result.retry_after)

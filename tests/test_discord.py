@@ -21,7 +21,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route
 
 from bot.clock import Clock
-from bot.delivery import Delivery, Outcome, RateGate
+from bot.delivery import ChatLimits, Delivery, Outcome, RateGate
 from bot.discord import (
     GUILD_KIND,
     OPTIONS,
@@ -299,7 +299,7 @@ async def test_team_autocomplete(store: Store) -> None:
 class SpacingOff(RateGate):
     """Matchday's own per-chat spacing off, so discord.py alone keeps Discord's buckets."""
 
-    def _chat_wait(self, chat: Chat, now: float) -> float:
+    def _chat_wait(self, chat: Chat, limits: ChatLimits, now: float) -> float:
         return 0.0
 
 
