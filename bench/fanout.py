@@ -27,6 +27,10 @@ from handlers.alerts import render_alert
 from storage.store import Store
 
 PROJECT = Path(__file__).resolve().parent.parent
+IN_PROCESS_FAKE = (
+    "ledger marked for every send; the full fake answers in the bot's own process and loop, "
+    "so this includes its cost: the 2,500/s target is measured against the minimal server"
+)
 KICKOFF = NOW - timedelta(minutes=25)
 HOME, AWAY = TeamRef("Belgium", "BEL"), TeamRef("Japan", "JPN")
 
@@ -233,8 +237,8 @@ async def run(report: Report, tmp: Path, followers: int = 100_000, window: int =
                 print(f"  delivery, limit lifted, {transport}: {done:,} in {secs:.1f}s "
                       f"= {rate:.0f}/s", flush=True)  # fmt: skip
                 report.add(sec, f"delivery, send limit lifted, {transport} ({done:,} sends)",
-                           rate, "sends/s", target=2500 if transport == "aiohttp" else None,
-                           note="ledger marked for every send")  # fmt: skip
+                           rate, "sends/s",
+                           note=IN_PROCESS_FAKE)
         async with FakeTelegram(enforce_limits=False) as fake, sender_app(fake) as app:
             delivery = Delivery(store, {"telegram": TelegramSender(app)}, clock, RateGate(1000))
             done, secs = await _window(fake, delivery, 200, window, window_limit_s)
