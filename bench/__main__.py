@@ -48,7 +48,7 @@ async def main(report: Report, tmp: Path) -> None:
     print("[profiles]", flush=True)
     try:
         await profiling.profile(
-            "Delivery at MAX_SEND_RATE=1000 (worst miss), 8 s of Delivery.run on 20k pending",
+            "Delivery at MAX_SEND_RATE=1000 (full fake), 8 s of Delivery.run on 20k pending",
             lambda: profiling.delivery_body(tmp),
             report,
             tmp / "profile-delivery.txt",
