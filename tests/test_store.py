@@ -242,6 +242,50 @@ async def test_each_lead_time_on_time(store: Store) -> None:
     assert events == ["reminder:60:20180706T1800", "reminder:15:20180706T1800"]
 
 
+async def test_long_leads_a_day_and_a_week_ahead(store: Store) -> None:
+    """Leads beyond two hours are found from the chat's side; nearer ones still work."""
+    week, day, default = await chat(store, 1), await chat(store, 2), await chat(store, 3)
+    await store.set_reminders(week.id, [10080, 30])
+    await store.set_reminders(day.id, [1440])
+    await follow(store, week, "Belgium")
+    await follow(store, day, "Brazil")
+    await follow(store, default, "Belgium")
+
+    async def queued_at(when: datetime) -> set[tuple[int, str]]:
+        before = {p.id for p in await store.pending_alerts()}
+        await store.queue_due_reminders(when, render_alert)
+        return {(p.chat.external_id, p.event) for p in await store.pending_alerts()
+                if p.id not in before}  # fmt: skip
+
+    # A week and a minute before Brazil v Belgium: only the week-long lead reaches it.
+    assert await queued_at(at(29, 18, 1, month=6)) == {(1, "reminder:10080:20180706T1800")}
+    # A day before: the one-day lead; the week-long one now reaches the semi-final too.
+    assert await queued_at(at(5, 18)) == {
+        (2, "reminder:1440:20180706T1800"),
+        (1, "reminder:10080:20180710T1800"),
+    }
+    assert await queued_at(at(6, 17, 30)) == {
+        (1, "reminder:30:20180706T1800"),
+        (3, "reminder:30:20180706T1800"),
+    }
+
+
+async def test_a_changed_lead_or_a_new_chat_is_seen_at_the_next_tick(store: Store) -> None:
+    # The tick's look-ahead is cached; every write to chats must refresh it.
+    assert await store.queue_due_reminders(at(5, 12), render_alert) == 0  # no chats yet
+    c = await chat(store, 1)
+    await follow(store, c, "Belgium")
+    assert await store.queue_due_reminders(at(6, 17, 40), render_alert) == 1  # new chat, 30'
+    await store.set_reminders(c.id, [600])
+    await follow(store, c, "England")
+    # A lead of 10 hours reaches Sweden v England (14:00) at 08:00 the next morning.
+    assert await store.queue_due_reminders(at(7, 8), render_alert) == 1
+    (latest, *_) = sorted(await store.pending_alerts(), key=lambda p: -p.id)
+    assert latest.event.startswith("reminder:600:")
+    await store.set_chat_active(c.id, False)
+    assert await store.queue_due_reminders(at(7, 14), render_alert) == 0
+
+
 async def test_reminders_off_means_none(store: Store) -> None:
     c = await chat(store, 1)
     await store.set_reminders(c.id, [])
