@@ -101,8 +101,17 @@ class PendingAlert:
 
 @dataclass(frozen=True, slots=True)
 class LeadTiers:
-    longest: int | None  # the longest reminder lead of any active chat, in minutes
+    leads: tuple[int, ...]  # every reminder lead some active chat wants, in minutes
     far_chats: list[int]  # active chats with a lead beyond NEAR_REMINDER_MINUTES
+
+    @property
+    def longest(self) -> int | None:
+        return max(self.leads, default=None)
+
+
+def _leads_passed(leads: Iterable[int], until: timedelta) -> int:
+    """How many of these lead times (minutes) have come, with `until` left before kick-off."""
+    return sum(1 for lead in leads if timedelta(minutes=lead) >= until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +176,16 @@ def _chat(row: Sequence) -> Chat:
 _FOLLOWS_OF_MATCH = """CROSS JOIN follows f
     ON (f.kind = 'team' AND f.target_id IN (m.home_id, m.away_id))
     OR (f.kind = 'competition' AND f.target_id = m.competition_id)"""
+# The reminder a (chat, match) pair is due now, if it is already in the ledger, leaves the pair
+# out: the same test as `queue_due_reminders` makes (the shortest lead not after kick-off
+# minus now, given as epoch seconds), written as the event key the ledger holds. Without it,
+# every tick re-found and re-inserted every reminder of a match in the half hour before
+# kick-off: 100,000 rows a tick for a match with 100,000 followers.
+_REMINDER_NOT_QUEUED = """NOT EXISTS (
+    SELECT 1 FROM alerts a WHERE a.chat_id = ch.id AND a.match_id = m.id AND a.event =
+        'reminder:' || (SELECT MIN(j.value) FROM json_each(ch.reminders) j
+                        WHERE j.value * 60 >= CAST(strftime('%s', m.kickoff) AS INTEGER) - ?)
+        || ':' || strftime('%Y%m%dT%H%M', m.kickoff))"""
 _CHAT_COLUMNS = "id, platform, external_id, kind, title, timezone, reminders, active"
 
 
@@ -182,6 +201,10 @@ class Store:
         # each of which makes it stale.
         self._leads: LeadTiers | None = None
         self._chats_written = 0
+        # Writes that can make a reminder due (chats, follows, matches), and what the last
+        # full reminder scan saw: see `queue_due_reminders`.
+        self._reminder_inputs = 0
+        self._reminders_scanned: tuple[int, tuple[tuple[int, int], ...]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -522,6 +545,7 @@ class Store:
                 updates.append((state, diff(old, state)))
             if not updates:
                 return ApplyResult(0, 0, 0)
+            self._reminder_inputs += 1  # kick-offs may have moved or matches appeared
             ids = await self._save_matches(db, [state for state, _ in updates], now)
             expire = [
                 (ids[state.key],)
@@ -672,6 +696,7 @@ class Store:
     def _chats_changed(self) -> None:
         self._chats_written += 1
         self._leads = None
+        self._reminder_inputs += 1
 
     async def _lead_tiers(self) -> LeadTiers:
         """How far ahead each tick must look for due reminders, and for which chats.
@@ -687,14 +712,15 @@ class Store:
                 "FROM chats WHERE active = 1 AND reminders != 'off' AND longest > ?",
                 (NEAR_REMINDER_MINUTES,),
             )
-            row = await self._one(
-                "SELECT MAX(j.value) FROM (SELECT DISTINCT reminders FROM chats "
+            leads = await self._all(
+                "SELECT DISTINCT j.value FROM (SELECT DISTINCT reminders FROM chats "
                 "WHERE active = 1 AND reminders != 'off') r, json_each(r.reminders) j"
             )
             if written != self._chats_written:  # a chat changed while we read: read again
                 return await self._lead_tiers()
-            longest = int(row[0]) if row and row[0] is not None else None
-            self._leads = LeadTiers(longest, [chat_id for chat_id, _ in rows])
+            self._leads = LeadTiers(
+                tuple(sorted(int(lead) for (lead,) in leads)), [chat_id for chat_id, _ in rows]
+            )
         return self._leads
 
     async def queue_due_reminders(self, now: datetime, render: Renderer) -> int:
@@ -706,7 +732,29 @@ class Store:
         leads = await self._lead_tiers()
         if leads.longest is None:
             return 0
+        # A new reminder can only be due if a lead time was crossed for some match in the
+        # window, or chats, follows or matches changed since the last scan: otherwise the scan
+        # would find only reminders already queued, so skip it.
+        inputs = self._reminder_inputs
+        window = await self._all(
+            "SELECT id, kickoff FROM matches INDEXED BY matches_status "
+            "WHERE status = 'scheduled' AND kickoff > ? AND kickoff <= ?",
+            (to_db(now), to_db(now + timedelta(minutes=leads.longest))),
+        )
+        crossed = tuple(
+            (match_id, _leads_passed(leads.leads, from_db(kickoff) - now))
+            for match_id, kickoff in window
+        )
+        if self._reminders_scanned == (inputs, crossed):
+            return 0
+        queued = await self._queue_reminders(now, render, leads)
+        self._reminders_scanned = (inputs, crossed)
+        return queued
+
+    async def _queue_reminders(self, now: datetime, render: Renderer, leads: LeadTiers) -> int:
+        assert leads.longest is not None
         near = now + timedelta(minutes=min(leads.longest, NEAR_REMINDER_MINUTES))
+        epoch = now.timestamp()
         # Up to two hours ahead: from the matches in that window to whoever follows them.
         rows = await self._all(
             f"""
@@ -715,8 +763,9 @@ class Store:
             {_FOLLOWS_OF_MATCH}
             CROSS JOIN chats ch ON ch.id = f.chat_id AND ch.active = 1 AND ch.reminders != 'off'
             WHERE m.status = 'scheduled' AND m.kickoff > ? AND m.kickoff <= ?
+              AND {_REMINDER_NOT_QUEUED}
             """,
-            (to_db(now), to_db(near)),
+            (to_db(now), to_db(near), epoch),
         )
         # Further ahead only the few chats with long leads can be due: start from them.
         for start in range(0, len(leads.far_chats), 500):
@@ -732,8 +781,9 @@ class Store:
                     OR (f.kind = 'competition' AND m.competition_id = f.target_id)
                 WHERE ch.id IN ({marks})
                   AND m.status = 'scheduled' AND m.kickoff > ? AND m.kickoff <= ?
+                  AND {_REMINDER_NOT_QUEUED}
                 """,
-                (*chunk, to_db(near), to_db(now + timedelta(minutes=leads.longest))),
+                (*chunk, to_db(near), to_db(now + timedelta(minutes=leads.longest)), epoch),
             )
         due: dict[int, list[tuple[int, str, int]]] = {}
         for match_id, chat_id, zone, leads_json, kickoff in rows:
@@ -846,6 +896,7 @@ class Store:
 
     async def follow(self, chat_id: int, kind: str, target_id: int, now: datetime) -> bool:
         """True when this is a new follow; following twice changes nothing."""
+        self._reminder_inputs += 1
         async with self.transaction() as db:
             cur = await db.execute(
                 "INSERT INTO follows(chat_id, kind, target_id, created_at) VALUES (?, ?, ?, ?) "
@@ -855,6 +906,7 @@ class Store:
             return cur.rowcount > 0
 
     async def unfollow(self, chat_id: int, kind: str, target_id: int) -> bool:
+        self._reminder_inputs += 1
         async with self.transaction() as db:
             cur = await db.execute(
                 "DELETE FROM follows WHERE chat_id = ? AND kind = ? AND target_id = ?",

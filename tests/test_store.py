@@ -286,6 +286,21 @@ async def test_a_changed_lead_or_a_new_chat_is_seen_at_the_next_tick(store: Stor
     assert await store.queue_due_reminders(at(7, 14), render_alert) == 0
 
 
+async def test_a_follow_between_ticks_is_reminded_at_the_next(store: Store) -> None:
+    """Ticks with nothing new skip the scan; a follow or a new chat is something new."""
+    early, late = await chat(store, 1), await chat(store, 2)
+    await follow(store, early, "Belgium")
+    assert await store.queue_due_reminders(at(6, 17, 31), render_alert) == 1
+    assert await store.queue_due_reminders(at(6, 17, 32), render_alert) == 0
+    await follow(store, late, "Brazil")  # an existing chat follows: no chat row changes
+    assert await store.queue_due_reminders(at(6, 17, 33), render_alert) == 1
+    newcomer = await chat(store, 3)
+    await follow(store, newcomer, "Belgium")
+    assert await store.queue_due_reminders(at(6, 17, 34), render_alert) == 1
+    texts = {p.chat.external_id: p.text for p in await store.pending_alerts()}
+    assert "kicks off in 27 minutes" in texts[2] and "kicks off in 26 minutes" in texts[3]
+
+
 async def test_reminders_off_means_none(store: Store) -> None:
     c = await chat(store, 1)
     await store.set_reminders(c.id, [])
