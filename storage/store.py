@@ -109,9 +109,9 @@ class LeadTiers:
         return max(self.leads, default=None)
 
 
-def _leads_passed(leads: Iterable[int], until: timedelta) -> int:
-    """How many of these lead times (minutes) have come, with `until` left before kick-off."""
-    return sum(1 for lead in leads if timedelta(minutes=lead) >= until)
+def _leads_come(leads: Iterable[int], until: timedelta) -> list[int]:
+    """The lead times (minutes) that have come, with `until` left before kick-off."""
+    return [lead for lead in leads if timedelta(minutes=lead) >= until]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +197,11 @@ class Store:
         self._lock = asyncio.Lock()
         self._teams: list[Team] | None = None
         self._competitions: list[Competition] | None = None
-        # Reminder look-ahead (see `_lead_tiers`); `_chats_written` counts writes to chats,
-        # each of which makes it stale.
+        # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.
         self._leads: LeadTiers | None = None
-        self._chats_written = 0
-        # Writes that can make a reminder due (chats, follows, matches), and what the last
-        # full reminder scan saw: see `queue_due_reminders`.
+        # Writes that can make a reminder due (chats, follows, matches), counted after each
+        # one reaches the connection, and what the last full reminder scan saw: see
+        # `queue_due_reminders`.
         self._reminder_inputs = 0
         self._reminders_scanned: tuple[int, tuple[tuple[int, int], ...]] | None = None
 
@@ -545,8 +544,8 @@ class Store:
                 updates.append((state, diff(old, state)))
             if not updates:
                 return ApplyResult(0, 0, 0)
-            self._reminder_inputs += 1  # kick-offs may have moved or matches appeared
             ids = await self._save_matches(db, [state for state, _ in updates], now)
+            self._reminder_inputs += 1  # kick-offs may have moved or matches appeared
             expire = [
                 (ids[state.key],)
                 for state, events in updates
@@ -694,7 +693,6 @@ class Store:
     # -- reminders -------------------------------------------------------------------------
 
     def _chats_changed(self) -> None:
-        self._chats_written += 1
         self._leads = None
         self._reminder_inputs += 1
 
@@ -706,7 +704,7 @@ class Store:
         Read once, then again only after a write to chats.
         """
         if self._leads is None:
-            written = self._chats_written
+            written = self._reminder_inputs
             rows = await self._all(
                 "SELECT id, (SELECT MAX(value) FROM json_each(reminders)) AS longest "
                 "FROM chats WHERE active = 1 AND reminders != 'off' AND longest > ?",
@@ -716,7 +714,7 @@ class Store:
                 "SELECT DISTINCT j.value FROM (SELECT DISTINCT reminders FROM chats "
                 "WHERE active = 1 AND reminders != 'off') r, json_each(r.reminders) j"
             )
-            if written != self._chats_written:  # a chat changed while we read: read again
+            if written != self._reminder_inputs:  # a write came while we read: read again
                 return await self._lead_tiers()
             self._leads = LeadTiers(
                 tuple(sorted(int(lead) for (lead,) in leads)), [chat_id for chat_id, _ in rows]
@@ -742,7 +740,7 @@ class Store:
             (to_db(now), to_db(now + timedelta(minutes=leads.longest))),
         )
         crossed = tuple(
-            (match_id, _leads_passed(leads.leads, from_db(kickoff) - now))
+            (match_id, len(_leads_come(leads.leads, from_db(kickoff) - now)))
             for match_id, kickoff in window
         )
         if self._reminders_scanned == (inputs, crossed):
@@ -787,8 +785,7 @@ class Store:
             )
         due: dict[int, list[tuple[int, str, int]]] = {}
         for match_id, chat_id, zone, leads_json, kickoff in rows:
-            until = from_db(kickoff) - now
-            passed = [lead for lead in json.loads(leads_json) if timedelta(minutes=lead) >= until]
+            passed = _leads_come(json.loads(leads_json), from_db(kickoff) - now)
             if passed:
                 due.setdefault(match_id, []).append((chat_id, zone, min(passed)))
         if not due:
@@ -896,17 +893,16 @@ class Store:
 
     async def follow(self, chat_id: int, kind: str, target_id: int, now: datetime) -> bool:
         """True when this is a new follow; following twice changes nothing."""
-        self._reminder_inputs += 1
         async with self.transaction() as db:
             cur = await db.execute(
                 "INSERT INTO follows(chat_id, kind, target_id, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 (chat_id, kind, target_id, to_db(now)),
             )
+            self._reminder_inputs += 1
             return cur.rowcount > 0
 
     async def unfollow(self, chat_id: int, kind: str, target_id: int) -> bool:
-        self._reminder_inputs += 1
         async with self.transaction() as db:
             cur = await db.execute(
                 "DELETE FROM follows WHERE chat_id = ? AND kind = ? AND target_id = ?",
