@@ -87,13 +87,24 @@ async def sender_app(fake: object, transport: str = "aiohttp") -> AsyncIterator[
         await app.shutdown()
 
 
+@asynccontextmanager
+async def delivering(delivery: Delivery) -> AsyncIterator[None]:
+    """`delivery.run()` in the background for the block; cancelled and awaited after it."""
+    task = asyncio.create_task(delivery.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _window(fake: object, delivery: Delivery, warm: int, window: int,
                   limit_s: float) -> tuple[int, float]:  # fmt: skip
     """Run delivery; after `warm` sends, count sends for up to `window` sends or `limit_s`."""
     sent = fake.sent  # type: ignore[attr-defined]
     base = len(sent)
-    task = asyncio.create_task(delivery.run())
-    try:
+    async with delivering(delivery):
         deadline = time.monotonic() + limit_s + 30
         while len(sent) - base < warm and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
@@ -103,10 +114,6 @@ async def _window(fake: object, delivery: Delivery, warm: int, window: int,
             await asyncio.sleep(0.05)
         done = len(sent) - start_n
         took = (sent[-1].time if done else time.monotonic()) - start_t
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     return done, took
 
 
@@ -140,32 +147,22 @@ class _Minimal:
 
 async def _window_by_stats(delivery: Delivery, window: int, limit_s: float) -> tuple[int, float]:
     """Sends accepted by the server, counted by the engine, after a 500-send warm-up."""
-    task = asyncio.create_task(delivery.run())
-    try:
+    async with delivering(delivery):
         while delivery.sent < 500:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         start_n, start_t = delivery.sent, time.monotonic()
         while delivery.sent - start_n < window and time.monotonic() - start_t < limit_s:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         return delivery.sent - start_n, time.monotonic() - start_t
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def _drain_all(delivery: Delivery, total: int, limit_s: float) -> tuple[int, float]:
     """Every pending row, from the engine's start (first read of the ledger included)."""
     start_t = time.monotonic()
-    task = asyncio.create_task(delivery.run())
-    try:
+    async with delivering(delivery):
         while delivery.sent < total and time.monotonic() - start_t < limit_s:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         return delivery.sent, time.monotonic() - start_t
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def run_minimal(report: Report, tmp: Path, followers: int = 100_000) -> None:
@@ -296,23 +293,20 @@ async def run_latency(report: Report, tmp: Path, goals: int = 20, followers: int
             delivery = Delivery(store, {"telegram": TelegramSender(app)}, clock, RateGate(1000))
             engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
             await engine.tick()  # the match as it is: nothing new
-            task = asyncio.create_task(delivery.run())
-            await asyncio.sleep(0.2)
-            scored: tuple[Goal, ...] = ()
-            for i in range(goals):
-                scored = (*scored, Goal(1 + i % 2, 16 + i // 2, i % 2, f"Scorer {i}"))
-                feed.state = live_state(scored)
-                base = len(fake.sent)
-                await engine.tick()
-                await fake.wait_for(lambda b=base: len(fake.sent) > b, timeout=10)
-                latencies.append((fake.sent[base].time - feed.returned_at) * 1000)
-                await fake.wait_for(lambda b=base: len(fake.sent) >= b + followers, timeout=30)
-                # Telegram allows one message a second per chat; RateGate rightly spaces them.
-                # Wait that out so the figure is the bot's own time, not the per-chat spacing.
-                await asyncio.sleep(1.05)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            async with delivering(delivery):
+                await asyncio.sleep(0.2)
+                scored: tuple[Goal, ...] = ()
+                for i in range(goals):
+                    scored = (*scored, Goal(1 + i % 2, 16 + i // 2, i % 2, f"Scorer {i}"))
+                    feed.state = live_state(scored)
+                    base = len(fake.sent)
+                    await engine.tick()
+                    await fake.wait_for(lambda b=base: len(fake.sent) > b, timeout=10)
+                    latencies.append((fake.sent[base].time - feed.returned_at) * 1000)
+                    await fake.wait_for(lambda b=base: len(fake.sent) >= b + followers, timeout=30)
+                    # Telegram allows one message a second per chat; RateGate rightly spaces
+                    # them. Wait that out so the figure is the bot's own time, not the spacing.
+                    await asyncio.sleep(1.05)
     finally:
         await store.close()
     print(f"  alert latency: p50 {fmt(pct(latencies, 50))} ms p99 {fmt(pct(latencies, 99))} ms",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -70,7 +69,7 @@ async def profile(label: str, body: Callable[[], Awaitable[None]], report: Repor
 
 
 async def delivery_body(tmp: Path, followers: int = 20_000, seconds: float = 8.0) -> None:
-    from bench.fanout import NOW, follower_store, live_state, sender_app
+    from bench.fanout import NOW, delivering, follower_store, live_state, sender_app
     from bot.clock import Clock
     from bot.delivery import Delivery, RateGate
     from bot.telegram import TelegramSender
@@ -84,11 +83,8 @@ async def delivery_body(tmp: Path, followers: int = 20_000, seconds: float = 8.0
         async with FakeTelegram() as fake, sender_app(fake) as app:
             delivery = Delivery(store, {"telegram": TelegramSender(app)}, Clock(NOW),
                                 RateGate(1000))  # fmt: skip
-            task = asyncio.create_task(delivery.run())
-            await asyncio.sleep(seconds)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            async with delivering(delivery):
+                await asyncio.sleep(seconds)
     finally:
         await store.close()
 
