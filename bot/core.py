@@ -17,8 +17,9 @@ from storage.store import Store
 log = logging.getLogger("matchday")
 
 
-def make_feed(settings: Settings) -> Feed:
-    """The configured source of match states."""
+def make_feed(settings: Settings, store: Store) -> Feed:
+    """The configured source of match states; the replay tells the bundled World Cup and
+    every season imported into `store`, on the clock."""
     if settings.feed == "football-data":
         from feeds.football_data import (
             FREE_TIER_COMPETITIONS,
@@ -40,6 +41,7 @@ def make_feed(settings: Settings) -> Feed:
     return ReplayFeed(
         load_bundled_world_cup_2018().matches,
         poll_interval=timedelta(seconds=settings.poll_seconds),
+        sources=store,
     )
 
 
@@ -56,8 +58,12 @@ class Core:
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
-        feed = make_feed(settings)
         store = await Store.open(settings.db_path)
+        try:
+            feed = make_feed(settings, store)
+        except BaseException:
+            await store.close()
+            raise
         gate = RateGate(settings.max_send_rate)
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)

@@ -18,6 +18,7 @@ from bot.settings import Settings
 from feeds.base import FeedDataError
 from feeds.model import MatchState
 from feeds.openfootball import Competition, parse_openfootball_bytes
+from feeds.replay import ReplayFeed
 from handlers.alerts import render_alert
 from storage.store import Store
 
@@ -69,12 +70,14 @@ def _counted(
 async def import_sources(
     store: Store, sources: list[str], now: datetime, progress: Progress | None = None
 ) -> list[tuple[Competition, int]]:
-    """Parse every source first, then write each in one transaction: all of it or nothing.
+    """Parse every source first, then write each: all of it or nothing.
 
-    A malformed source raises FeedDataError before anything is written. Re-importing a
-    file changes nothing (the store skips identical states); a newer version of a file
-    updates its matches in place (same keys). Returns each competition with how many of
-    its matches were new or changed.
+    A malformed source raises FeedDataError before anything is written. Each file is kept
+    whole as the replay's source of truth (so a clock set anywhere replays it), and the
+    store learns what had happened by `now`. Re-importing a file changes nothing, on any
+    database, whatever a console has replayed since; a newer version of a file updates its
+    matches in place (same keys). Returns each competition with how many of its matches
+    were new or changed in the file.
     """
     reading = progress.add_task("Reading", total=len(sources)) if progress else None
     async with httpx.AsyncClient(timeout=30.0) as client:
@@ -96,10 +99,11 @@ async def import_sources(
             if progress is not None
             else None
         )
-        applied = await store.apply(
-            _counted(competition.matches, progress, task), now, render_alert, silent=True
-        )
-        done.append((competition, applied.changed))
+        changed = await store.save_sources(competition.matches)
+        replay = ReplayFeed(competition.matches)
+        observed = [replay.state_at(m, now) for m in _counted(competition.matches, progress, task)]
+        await store.apply(observed, now, render_alert, silent=True)
+        done.append((competition, changed))
     return done
 
 

@@ -25,7 +25,7 @@ async def score(req: Request) -> Reply:
         live = await req.store.live_matches()
         if live:
             return Reply(clip("\n\n".join(match_card(m, zone) for m in live)))
-        results = await req.store.results(limit=LIST_LENGTH)
+        results = await req.store.results(req.clock.now(), limit=LIST_LENGTH)
         if not results:
             return Reply("No match has been played yet. See what is coming with /fixtures.")
         return Reply(
@@ -34,7 +34,7 @@ async def score(req: Request) -> Reply:
     team = await find_team(req)
     if isinstance(team, Reply):
         return team
-    match = await req.store.current_match(team.id)
+    match = await req.store.current_match(team.id, req.clock.now())
     if match is None:
         upcoming = await req.store.fixtures(req.clock.now(), team_id=team.id, limit=1)
         tail = f"\nNext: {fixture_line(upcoming[0], zone)}" if upcoming else ""
@@ -49,7 +49,7 @@ async def scorers(req: Request) -> Reply:
     team = await find_team(req)
     if isinstance(team, Reply):
         return team
-    match = await req.store.current_match(team.id)
+    match = await req.store.current_match(team.id, req.clock.now())
     if match is None:
         return Reply(f"{esc(team.name)} have not played yet.")
     head = f"<b>{scoreline(match)}</b> · {esc(match.stage)}"
@@ -105,7 +105,7 @@ async def results(req: Request) -> Reply:
         if isinstance(team, Reply):
             return team
         team_id, title = team.id, f"<b>Results — {esc(team.name)}</b>"
-    matches = await req.store.results(team_id=team_id, limit=LIST_LENGTH)
+    matches = await req.store.results(req.clock.now(), team_id=team_id, limit=LIST_LENGTH)
     if not matches:
         return Reply("No results yet.")
     return Reply(clip("\n".join([title, *(result_line(m, req.chat.zone) for m in matches)])))

@@ -49,15 +49,13 @@ def render_table(title: str, rows: list[Row]) -> str:
 
 
 async def _competition(req: Request, query: str) -> Competition | Reply | None:
-    """The competition named, else the one with the latest matches (None when empty)."""
+    """The competition named, else the one in play on the clock, else the latest finished
+    (None when the store is empty)."""
     comps = await req.store.competitions()
     if not comps:
         return None
     if not query:
-        latest = await req.store.results(limit=1) or await req.store.fixtures(
-            req.clock.now(), limit=1
-        )
-        wanted = latest[0].competition if latest else comps[-1].name
+        wanted = await req.store.competition_in_play(req.clock.now())
         return next((c for c in comps if c.name == wanted), comps[-1])
     resolution: Resolution = resolve(query, await competition_targets(req))
     if resolution.found is None:

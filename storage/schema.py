@@ -103,4 +103,15 @@ MIGRATIONS: list[str] = [
         competition_id, grp, status, home_id, away_id, score_home, score_away
     );
     """,
+    # 3: the source of truth the replay feed tells on the clock (imported seasons whole, as
+    #    JSON), apart from `matches`, which holds only what was observed by `now`; and
+    #    placeholder sides ("Winner Group A") that are no team a fan can name or follow.
+    """
+    CREATE TABLE source_matches (
+        key TEXT PRIMARY KEY,
+        competition TEXT NOT NULL,
+        state TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE teams ADD COLUMN placeholder INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

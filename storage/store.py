@@ -22,7 +22,10 @@ import aiosqlite
 
 from feeds.events import Event, EventKind, diff, with_goals
 from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from storage.reads import MatchReads
 from storage.schema import MIGRATIONS
+from storage.sources import SourceMatches
+from storage.timefmt import from_db, to_db
 
 log = logging.getLogger("matchday.storage")
 
@@ -31,15 +34,6 @@ DEFAULT_REMINDERS: tuple[int, ...] = (30,)
 STALE_AFTER = timedelta(minutes=10)
 MAX_REMINDER_MINUTES = 7 * 24 * 60  # a week ahead is the longest lead /remind accepts
 NEAR_REMINDER_MINUTES = 120  # leads up to this are found from the matches' side each tick
-
-
-def to_db(moment: datetime) -> str:
-    """UTC as fixed-width text, so SQLite's string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_db(text: str) -> datetime:
-    return datetime.fromisoformat(text)  # 3.11 reads the trailing Z as UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +118,7 @@ class ApplyResult:
 _MATCH_COLUMNS = """
     m.id, m.key, c.name, m.stage, m.grp, m.kickoff, h.name, h.code, a.name, a.code, m.venue,
     m.status, m.score_home, m.score_away, m.ht_home, m.ht_away, m.ft_home, m.ft_away,
-    m.et_home, m.et_away, m.pen_home, m.pen_away, m.minute
+    m.et_home, m.et_away, m.pen_home, m.pen_away, m.minute, h.placeholder, a.placeholder
 """
 # Every filter is on `matches`, so it drives the join (CROSS JOIN fixes SQLite's join order):
 # left to itself, the planner started from `competitions` and sorted the whole history.
@@ -189,7 +183,7 @@ _REMINDER_NOT_QUEUED = """NOT EXISTS (
 _CHAT_COLUMNS = "id, platform, external_id, kind, title, timezone, reminders, active"
 
 
-class Store:
+class Store(MatchReads, SourceMatches):
     """The facade every other part talks to; no SQL lives outside this package."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -287,9 +281,12 @@ class Store:
     # -- teams and competitions ------------------------------------------------------------
 
     async def teams(self) -> list[Team]:
-        """Every team, cached: name matching runs on each command."""
+        """Every team a fan can name (not "Winner Group A"), cached: name matching runs on
+        each command."""
         if self._teams is None:
-            rows = await self._all("SELECT id, name, code, folded FROM teams ORDER BY name")
+            rows = await self._all(
+                "SELECT id, name, code, folded FROM teams WHERE placeholder = 0 ORDER BY name"
+            )
             self._teams = [Team(*row) for row in rows]
         return self._teams
 
@@ -312,8 +309,8 @@ class Store:
                 self._teams = None
             return int(row[0])
         cur = await db.execute(
-            "INSERT INTO teams(name, folded, code) VALUES (?, ?, ?)",
-            (team.name, folded, team.code),
+            "INSERT INTO teams(name, folded, code, placeholder) VALUES (?, ?, ?, ?)",
+            (team.name, folded, team.code, team.placeholder),
         )
         self._teams = None
         return int(cur.lastrowid)  # type: ignore[arg-type]
@@ -344,8 +341,8 @@ class Store:
             stage=row[3],
             group=row[4],
             kickoff=from_db(row[5]),
-            home=TeamRef(row[6], row[7]),
-            away=TeamRef(row[8], row[9]),
+            home=TeamRef(row[6], row[7], bool(row[23])),
+            away=TeamRef(row[8], row[9], bool(row[24])),
             venue=row[10],
             status=Status(row[11]),
             score=_pair(row[12], row[13]),
@@ -384,27 +381,6 @@ class Store:
             "m.status IN ('live', 'half_time', 'extra_time', 'penalties')",
             (),
             "ORDER BY +m.kickoff, m.id",
-        )
-
-    async def current_match(self, team_id: int) -> MatchState | None:
-        """The team's match in play, else its latest result: one query for /score and /scorers."""
-        found = await self._matches(
-            "(m.home_id = ? OR m.away_id = ?) AND m.status IN "
-            "('live', 'half_time', 'extra_time', 'penalties', 'finished')",
-            (team_id, team_id),
-            "ORDER BY m.status = 'finished', m.kickoff DESC, m.id DESC LIMIT 1",
-        )
-        return found[0] if found else None
-
-    async def results(
-        self, *, team_id: int | None = None, competition_id: int | None = None, limit: int = 5
-    ) -> list[MatchState]:
-        """Finished matches, newest first."""
-        where, params = self._filter(team_id, competition_id)
-        return await self._matches(
-            f"m.status = 'finished' {where}",
-            params,
-            f"ORDER BY m.kickoff DESC, m.id DESC LIMIT {limit:d}",
         )
 
     async def fixtures(

@@ -123,12 +123,12 @@ async def test_next_match_in_the_chats_time_zone(store: Store) -> None:
     assert "21:00 MSK" in text and "18:00" not in text
 
 
-async def test_fixtures_of_a_team_soonest_first(store: Store) -> None:
+async def test_fixtures_of_a_team_name_only_decided_pairings(store: Store) -> None:
     text = await said(store, "/fixtures Belgium")
     assert text.splitlines()[0] == "Fixtures — Belgium"
-    order = [m for m in ("Brazil v Belgium", "France v Belgium", "Belgium v England") if m in text]
-    assert order == ["Brazil v Belgium", "France v Belgium", "Belgium v England"]
-    assert [text.index(m) for m in order] == sorted(text.index(m) for m in order)
+    # Only the quarter-final is decided on 3 July; later rounds would be spoilers.
+    assert "Brazil v Belgium" in text
+    assert "France" not in text and "England" not in text
 
 
 async def test_fixtures_of_everyone_are_five(store: Store) -> None:
