@@ -23,6 +23,16 @@ def _instant(text: str):  # type: ignore[no-untyped-def]
         ) from exc
 
 
+def _zone(text: str) -> str:
+    from feeds.zones import zone
+
+    if zone(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (an IANA name such as Europe/London, or UTC+3)"
+        )
+    return text.strip()
+
+
 def _speed(text: str) -> float:
     try:
         value = float(text)
@@ -52,6 +62,13 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--linger", type=float, default=0.0,
                            help="after stdin ends, keep running this many seconds")  # fmt: skip
     imp = sub.add_parser("import", help="load openfootball JSON files or URLs into the store")
+    imp.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="the zone of kick-off times written without an offset, e.g. Europe/London "
+        "(default: guessed from the file name, en.1.json → Europe/London, else UTC)",
+    )
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     sub.add_parser("stats", help="the alert ledger's counts and last errors")
     return root
@@ -93,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "import":
             from bot.importer import run_import
 
-            return asyncio.run(run_import(settings, args.sources))
+            return asyncio.run(run_import(settings, args.sources, args.timezone))
         from bot.importer import print_stats
 
         return asyncio.run(print_stats(settings))

@@ -53,11 +53,18 @@ async def scorers(req: Request) -> Reply:
     if match is None:
         return Reply(f"{esc(team.name)} have not played yet.")
     head = f"<b>{scoreline(match)}</b> · {esc(match.stage)}"
-    if not match.goals:
-        body = "No goals." if match.score in (None, (0, 0)) else "No goal details in this feed."
-        return Reply(f"{head}\n{body}")
-    ordered = sorted(match.goals, key=lambda g: g.sort_key)
-    return Reply(clip("\n".join([head, *(goal_line(g, match) for g in ordered)])))
+    if match.score in (None, (0, 0)):
+        return Reply(f"{head}\nNo goals.")
+    # A goal without a scorer was inferred from the score (the source gives no details):
+    # its minute is when the score was seen to change, not when it went in, so no minute.
+    known = sorted((g for g in match.goals if g.scorer), key=lambda g: g.sort_key)
+    if not known:
+        return Reply(f"{head}\nGoal details aren't available for this match: the source "
+                     "gives only the score.")  # fmt: skip
+    lines = [head, *(goal_line(g, match) for g in known)]
+    if (missing := sum(match.score) - len(known)) > 0:
+        lines.append(f"(and {missing} more without details)")
+    return Reply(clip("\n".join(lines)))
 
 
 async def _upcoming(req: Request, limit: int) -> tuple[str, list[MatchState]] | Reply:
