@@ -1,4 +1,4 @@
-"""`matchday [run|console|import|stats]` — the command-line contract in DESIGN.md."""
+"""`matchday [run|console|import|stats|backup]` — the command-line contract in DESIGN.md."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="load openfootball JSON files or URLs into the store")
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     sub.add_parser("stats", help="the alert ledger's counts and last errors")
+    backup = sub.add_parser(
+        "backup", help="a consistent copy of the SQLite database, safe while the bot runs"
+    )
+    backup.add_argument("path", metavar="PATH", help="where to write the copy")
     return root
 
 
@@ -67,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(
         logging.DEBUG if args.verbose else logging.INFO,
         [settings.telegram_token, settings.football_data_token, settings.discord_token],
+        json_lines=settings.log_format == "json",
     )
     command = args.command or (
         "run" if settings.telegram_token or settings.discord_token else "console"
@@ -94,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.importer import run_import
 
             return asyncio.run(run_import(settings, args.sources))
+        if command == "backup":
+            return _backup(settings.db_path, args.path)
         from bot.importer import print_stats
 
         return asyncio.run(print_stats(settings))
@@ -106,6 +113,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`matchday console | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _backup(database: str, path: str) -> int:
+    from bot.backup import BackupError, backup_database
+
+    try:
+        report = backup_database(database, path)
+    except BackupError as exc:
+        print(f"matchday backup: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Backed up {database} to {report.path}: {report.size / 2**20:.1f} MiB, "
+        f"{report.matches} matches, {report.alerts} alerts."
+    )
+    return 0
 
 
 if __name__ == "__main__":

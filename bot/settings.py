@@ -34,6 +34,7 @@ class Settings:
     http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
+    log_format: str = "text"
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
@@ -60,6 +61,9 @@ class Settings:
         transport = get("MATCHDAY_HTTP") or "aiohttp"
         if transport not in {"aiohttp", "httpx"}:
             raise SettingsError("MATCHDAY_HTTP must be 'aiohttp' or 'httpx'")
+        log_format = get("MATCHDAY_LOG_FORMAT") or "text"
+        if log_format not in {"text", "json"}:
+            raise SettingsError("MATCHDAY_LOG_FORMAT must be 'text' or 'json'")
         return cls(
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
@@ -79,6 +83,7 @@ class Settings:
             http_transport=transport,
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+            log_format=log_format,
         )
 
 
