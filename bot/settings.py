@@ -35,6 +35,7 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
     log_format: str = "text"
+    metrics_listen: tuple[str, int] | None = None  # (host, port) for /healthz and /metrics
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
@@ -84,6 +85,7 @@ class Settings:
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
             log_format=log_format,
+            metrics_listen=_listen(get("MATCHDAY_METRICS_LISTEN"), "MATCHDAY_METRICS_LISTEN"),
         )
 
 
@@ -97,6 +99,17 @@ def _positive(raw: str | None, name: str, default: float) -> float:
     if not value > 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _listen(raw: str | None, name: str) -> tuple[str, int] | None:
+    """`host:port` (or `[::1]:port`) for a server this process listens on; unset is off."""
+    if raw is None:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{name} must be host:port, e.g. 127.0.0.1:9108, got {raw!r}")
+    return host, int(port)
 
 
 def _ids(raw: str | None) -> list[int]:
