@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = root.add_subparsers(dest="command")
     for name, text in (
-        ("run", "the bot: Telegram (long polling) and/or Discord, as the tokens say"),
+        ("run", "the bot: Telegram (long polling, or a webhook with MATCHDAY_WEBHOOK_URL) "
+                "and/or Discord, as the tokens say"),
         ("console", "the same bot in this terminal, no token or network needed"),
     ):
         p = sub.add_parser(name, help=text, description=text)
@@ -86,7 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
             from bot.app import build_application
 
-            build_application(settings, clock).run_polling(drop_pending_updates=False)
+            application = build_application(settings, clock)
+            if settings.webhook_url is None:
+                application.run_polling(drop_pending_updates=False)
+                return 0
+            from urllib.parse import urlsplit
+
+            from bot.webhook import webhook_secret
+
+            host, port = settings.webhook_listen
+            application.run_webhook(
+                listen=host, port=port, url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url, drop_pending_updates=False,
+                secret_token=asyncio.run(webhook_secret(settings)),
+            )  # fmt: skip
             return 0
         if command == "console":
             from bot.console import run_console
