@@ -41,6 +41,10 @@ class TeamRef:
     name: str
     code: str | None = None
     placeholder: bool = False
+    # Where the name is one team: a league's country ("en") or "international"; None when
+    # the source does not say (storage/teams.py). Not part of equality: a feed that omits
+    # it reports the same team.
+    scope: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from importlib import resources
 from feeds.base import FeedDataError
 from feeds.checks import checked
 from feeds.model import Goal, MatchState, Pair, Status, TeamRef, fold
-from feeds.zones import guess_zone
+from feeds.zones import guess_zone, scope_of
 from feeds.zones import zone as _zone
 
 __all__ = [
@@ -223,6 +223,7 @@ class _Options:
     default_zone: str | None
     team_codes: dict[str, str]  # folded keys
     stadium_zones: dict[str, str]  # folded keys
+    scope: str | None = None  # where a team name is one team (feeds/zones.py scope_of)
     default_zone_used: bool = False
 
 
@@ -281,8 +282,8 @@ def _match(raw: object, number: int, stage: str | None, opts: _Options) -> Match
         competition=opts.competition,
         stage=stage_name,
         kickoff=kickoff,
-        home=TeamRef(home, home_code or _lookup(opts.team_codes, home)),
-        away=TeamRef(away, away_code or _lookup(opts.team_codes, away)),
+        home=TeamRef(home, home_code or _lookup(opts.team_codes, home), scope=opts.scope),
+        away=TeamRef(away, away_code or _lookup(opts.team_codes, away), scope=opts.scope),
         status=status,
         group=_opt_str(raw, "group", where),
         venue=venue,
@@ -341,6 +342,7 @@ def _parse(
         default_zone,
         _folded(team_codes),
         _folded(stadium_zones),
+        scope_of(where.source, name),
     )
 
     if isinstance(data.get("matches"), list):

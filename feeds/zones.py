@@ -8,7 +8,7 @@ import re
 from datetime import timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["guess_zone", "zone"]
+__all__ = ["guess_zone", "scope_of", "zone"]
 
 _OFFSET = re.compile(r"(?:UTC|GMT)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?", re.ASCII | re.IGNORECASE)
 
@@ -46,3 +46,23 @@ def guess_zone(source: str) -> str | None:
     (en.1.json → Europe/London); None when the name says nothing."""
     filename = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return next((z for p, z in _ZONE_BY_PREFIX.items() if filename.startswith(p)), None)
+
+
+_LEAGUE_FILE = re.compile(r"([a-z]{2,3})\.\d", re.ASCII)
+_NATIONAL_WORDS = (
+    {"world", "cup"}, {"worldcup"}, {"euro"}, {"copa", "america"}, {"nations"},
+    {"asian", "cup"}, {"gold", "cup"},
+)  # fmt: skip
+
+
+def scope_of(source: str, name: str) -> str | None:
+    """Where a file's team names are one team each (storage/teams.py): the country of a
+    league file (en.1.json → "en"), "international" for a national-team tournament, None
+    when neither the file's name nor the competition's says."""
+    filename = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if m := _LEAGUE_FILE.match(filename):
+        return m.group(1)
+    words = set(re.findall(r"[a-z]+", f"{filename} {name}".casefold()))
+    if "club" not in words and any(needed <= words for needed in _NATIONAL_WORDS):
+        return "international"
+    return None

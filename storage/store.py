@@ -26,6 +26,7 @@ from feeds.model import Goal, MatchState, Status, TeamRef, fold
 from storage.reads import MatchReads
 from storage.schema import MIGRATIONS
 from storage.sources import SourceMatches
+from storage.teams import team_id
 from storage.timefmt import from_db, to_db
 
 log = logging.getLogger("matchday.storage")
@@ -43,6 +44,7 @@ class Team:
     name: str
     code: str | None
     folded: str
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +237,17 @@ class Store(MatchReads, SourceMatches):
         async with self._db.execute("PRAGMA user_version") as cur:
             (version,) = await cur.fetchone()  # type: ignore[misc]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # Foreign keys off while a migration runs (a no-op inside a transaction), so a
+            # table can be rebuilt as SQLite documents; checked before the commit instead.
+            await self._db.execute("PRAGMA foreign_keys=OFF")
             async with self.transaction():
                 for statement in script.split(";"):
                     if statement.strip():
                         await self._db.execute(statement)
+                if await self._all("PRAGMA foreign_key_check"):
+                    raise sqlite3.IntegrityError(f"migration {number} broke a foreign key")
                 await self._db.execute(f"PRAGMA user_version = {number:d}")
+            await self._db.execute("PRAGMA foreign_keys=ON")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -292,7 +300,8 @@ class Store(MatchReads, SourceMatches):
         each command."""
         if self._teams is None:
             rows = await self._all(
-                "SELECT id, name, code, folded FROM teams WHERE placeholder = 0 ORDER BY name"
+                "SELECT id, name, code, folded, scope FROM teams WHERE placeholder = 0 "
+                "ORDER BY name"
             )
             self._teams = [Team(*row) for row in rows]
         return self._teams
@@ -305,22 +314,11 @@ class Store(MatchReads, SourceMatches):
         return self._competitions
 
     async def _team_id(self, db: aiosqlite.Connection, team: TeamRef) -> int:
-        """The one team behind a name or code, whichever source it came from."""
-        folded = fold(team.name)
-        row = await self._one("SELECT id, code FROM teams WHERE folded = ?", (folded,))
-        if row is None and team.code:
-            row = await self._one("SELECT id, code FROM teams WHERE code = ?", (team.code,))
-        if row is not None:
-            if team.code and not row[1]:
-                await db.execute("UPDATE teams SET code = ? WHERE id = ?", (team.code, row[0]))
-                self._teams = None
-            return int(row[0])
-        cur = await db.execute(
-            "INSERT INTO teams(name, folded, code, placeholder) VALUES (?, ?, ?, ?)",
-            (team.name, folded, team.code, team.placeholder),
-        )
-        self._teams = None
-        return int(cur.lastrowid)  # type: ignore[arg-type]
+        """The one team behind a feed's team (see storage/teams.py)."""
+        found, written = await team_id(db, self._all, team)
+        if written:
+            self._teams = None
+        return found
 
     async def _competition_id(self, db: aiosqlite.Connection, name: str) -> int:
         slug = fold(name)
@@ -561,8 +559,8 @@ class Store(MatchReads, SourceMatches):
         self, db: aiosqlite.Connection, matches: list[MatchState], now: datetime
     ) -> dict[str, int]:
         """Upsert matches and replace their goals with a handful of statements, not per match."""
-        by_name = {t.folded: t.id for t in await self.teams()}
-        teams: dict[TeamRef, int] = {}
+        by_name = {(t.scope, t.folded): t.id for t in await self.teams()}
+        teams: dict[tuple[TeamRef, str | None], int] = {}  # scope is not in TeamRef's hash
         competitions = {c.name: c.id for c in await self.competitions()}
         stamp = to_db(now)
 
@@ -572,16 +570,17 @@ class Store(MatchReads, SourceMatches):
         rows = []
         for m in matches:
             for team in (m.home, m.away):
-                if team not in teams:
-                    known_id = by_name.get(fold(team.name))
+                if (team, team.scope) not in teams:
+                    known_id = by_name.get((team.scope or "", fold(team.name)))
                     if known_id is None or team.code:  # a code may still need recording
                         known_id = await self._team_id(db, team)
-                    teams[team] = known_id
+                    teams[(team, team.scope)] = known_id
             if m.competition not in competitions:
                 competitions[m.competition] = await self._competition_id(db, m.competition)
             rows.append((
                 m.key, competitions[m.competition], m.stage, m.group, to_db(m.kickoff),
-                teams[m.home], teams[m.away], m.venue, m.status.value, *split(m.score),
+                teams[(m.home, m.home.scope)], teams[(m.away, m.away.scope)], m.venue,
+                m.status.value, *split(m.score),
                 *split(m.half_time), *split(m.full_time), *split(m.extra_time),
                 *split(m.penalties), m.minute, stamp,
             ))  # fmt: skip

@@ -1,0 +1,67 @@
+"""Which stored team a feed's team is: one team is one team, and two are never one.
+
+A name is one team within its scope — a league's country ("en"), or "international" for
+national teams — so Nacional of Uruguay and of Portugal stay apart. Three-letter codes
+collide across countries and sources (Liverpool and Livingston are both LIV; Inter and
+Internacional both INT), so a code is only a hint among national teams, where FIFA's codes
+are unique: "Korea Republic" (KOR) is the "South Korea" already known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import aiosqlite
+
+from feeds.model import TeamRef, fold
+
+NATIONAL = "international"
+
+Query = Callable[[str, Sequence[object]], Awaitable[list[aiosqlite.Row]]]
+
+
+async def find_team(query: Query, team: TeamRef) -> tuple[int | None, bool]:
+    """The id of the stored team `team` is (None: a new team), and whether the stored row
+    should take the team's scope or code (it was recorded before either was known)."""
+    folded, scope = fold(team.name), team.scope or ""
+    rows = await query(
+        "SELECT id, code, scope FROM teams WHERE folded = ? AND placeholder = ?",
+        (folded, int(team.placeholder)),
+    )
+    same = [r for r in rows if r[2] == scope]
+    if same:
+        return int(same[0][0]), bool(team.code and not same[0][1])
+    if scope:
+        # A row stored before scopes were known (scope '') is this team, if it is the only
+        # one of that name; a row of another scope is another team.
+        unscoped = [r for r in rows if r[2] == ""]
+        if len(unscoped) == 1 and len(rows) == 1:
+            return int(unscoped[0][0]), True
+    elif len(rows) == 1:  # a source that does not say its scope: the only team so named
+        return int(rows[0][0]), bool(team.code and not rows[0][1])
+    if scope == NATIONAL and team.code and not team.placeholder:
+        coded = await query(
+            "SELECT id FROM teams WHERE scope = ? AND code = ? AND placeholder = 0",
+            (NATIONAL, team.code),
+        )
+        if len(coded) == 1:
+            return int(coded[0][0]), False
+    return None, False
+
+
+async def team_id(db: aiosqlite.Connection, query: Query, team: TeamRef) -> tuple[int, bool]:
+    """The stored team's id, adding or completing its row; True when a row was written."""
+    found, complete = await find_team(query, team)
+    if found is not None:
+        if complete:
+            await db.execute(
+                "UPDATE teams SET code = COALESCE(code, ?), "
+                "scope = CASE WHEN scope = '' THEN ? ELSE scope END WHERE id = ?",
+                (team.code, team.scope or "", found),
+            )
+        return found, complete
+    cur = await db.execute(
+        "INSERT INTO teams(name, folded, code, scope, placeholder) VALUES (?, ?, ?, ?, ?)",
+        (team.name, fold(team.name), team.code, team.scope or "", team.placeholder),
+    )
+    return int(cur.lastrowid), True  # type: ignore[arg-type]
