@@ -17,6 +17,7 @@ from bot.settings import Settings, SettingsError
 from feeds.base import Feed
 from handlers.base import Reply, Request
 from handlers.commands import dispatch
+from handlers.countries import warm_up
 from storage.store import Store
 
 log = logging.getLogger("matchday")
@@ -75,6 +76,9 @@ class Core:
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
         core = cls(settings, clock, store, feed, gate, delivery, engine)
+        # Every CLDR locale's country names take about a second to load: in a worker
+        # thread now, rather than in the event loop at the first name a fan types.
+        core.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="names"))
         if settings.metrics_listen is not None:
             try:
                 core._ops = await Ops(core).serve(*settings.metrics_listen)

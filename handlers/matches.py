@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from feeds.model import MatchState
+from feeds.model import MatchState, fold
 from handlers.base import Reply, Request
-from handlers.lookup import find_team
+from handlers.lookup import find_pair, find_team, split_pair, team_targets
+from handlers.names import Target, resolve
 from handlers.render import (
     clip,
     esc,
@@ -31,27 +32,19 @@ async def score(req: Request) -> Reply:
         return Reply(
             clip("<b>Latest results</b>\n" + "\n".join(result_line(m, zone) for m in results))
         )
-    team = await find_team(req)
-    if isinstance(team, Reply):
-        return team
-    match = await req.store.current_match(team.id, req.clock.now())
-    if match is None:
-        upcoming = await req.store.fixtures(req.clock.now(), team_id=team.id, limit=1)
-        tail = f"\nNext: {fixture_line(upcoming[0], zone)}" if upcoming else ""
-        return Reply(f"{esc(team.name)} have not played yet.{tail}")
-    return Reply(match_card(match, zone))
+    found = await _played(req)
+    if isinstance(found, Reply):
+        return found
+    return Reply(match_card(found, zone))
 
 
 async def scorers(req: Request) -> Reply:
     """Who scored in a team's live or latest match, in minute order."""
     if not req.args.strip():
         return Reply("Whose goals? Name a team, e.g. <code>/scorers Belgium</code>.")
-    team = await find_team(req)
-    if isinstance(team, Reply):
-        return team
-    match = await req.store.current_match(team.id, req.clock.now())
-    if match is None:
-        return Reply(f"{esc(team.name)} have not played yet.")
+    match = await _played(req)
+    if isinstance(match, Reply):
+        return match
     head = f"<b>{scoreline(match)}</b> · {esc(match.stage)}"
     if match.score in (None, (0, 0)):
         return Reply(f"{head}\nNo goals.")
@@ -67,6 +60,43 @@ async def scorers(req: Request) -> Reply:
     return Reply(clip("\n".join(lines)))
 
 
+async def _played(req: Request) -> MatchState | Reply:
+    """The match a /score or /scorers argument means as of the clock: "A v B" is those two
+    teams' match in play or latest result; a team is its match in play or latest result."""
+    now, zone = req.clock.now(), req.chat.zone
+    pair = await _pair(req)
+    if isinstance(pair, Reply):
+        return pair
+    if pair is not None:
+        first, second = pair
+        match = await req.store.match_between(first.id, second.id, now)
+        if match is not None:
+            return match
+        upcoming = await req.store.match_between(first.id, second.id, now, upcoming=True)
+        tail = f"\nNext: {fixture_line(upcoming, zone)}" if upcoming else ""
+        return Reply(f"{esc(first.name)} and {esc(second.name)} have not played each other "
+                     f"yet.{tail}")  # fmt: skip
+    team = await find_team(req)
+    if isinstance(team, Reply):
+        return team
+    match = await req.store.current_match(team.id, now)
+    if match is None:
+        upcoming_list = await req.store.fixtures(now, team_id=team.id, limit=1)
+        tail = f"\nNext: {fixture_line(upcoming_list[0], zone)}" if upcoming_list else ""
+        return Reply(f"{esc(team.name)} have not played yet.{tail}")
+    return match
+
+
+async def _pair(req: Request) -> tuple[Target, Target] | Reply | None:
+    """"A v B" as two teams, unless the whole argument is itself one team's name."""
+    if split_pair(req.args) is None:
+        return None
+    whole = resolve(req.args, await team_targets(req))
+    if whole.found is not None and whole.found.folded == fold(req.args):
+        return None
+    return await find_pair(req)
+
+
 async def _upcoming(req: Request, limit: int) -> tuple[str, list[MatchState]] | Reply:
     team_id, label = None, "Next"
     if req.args.strip():
@@ -78,7 +108,16 @@ async def _upcoming(req: Request, limit: int) -> tuple[str, list[MatchState]] | 
 
 
 async def next_match(req: Request) -> Reply:
-    """A team's next match: date, local time and venue."""
+    """A team's next match (or the next of "A v B"): date, local time and venue."""
+    pair = await _pair(req)
+    if isinstance(pair, Reply):
+        return pair
+    if pair is not None:
+        first, second = pair
+        match = await req.store.match_between(first.id, second.id, req.clock.now(), upcoming=True)
+        if match is None:
+            return Reply(f"No upcoming match between {esc(first.name)} and {esc(second.name)}.")
+        return Reply(match_card(match, req.chat.zone))
     found = await _upcoming(req, 1)
     if isinstance(found, Reply):
         return found

@@ -74,3 +74,19 @@ class MatchReads:
             if started is not None or not latest:
                 return upcoming[0].competition
         return latest[0].competition if latest else None
+
+    async def match_between(
+        self, first: int, second: int, now: datetime, *, upcoming: bool = False
+    ) -> MatchState | None:
+        """The two teams' match in play or latest result as of `now`; with `upcoming`,
+        their next fixture ("Belgium v Japan" means that match, whoever is at home)."""
+        pair = "((m.home_id = ? AND m.away_id = ?) OR (m.home_id = ? AND m.away_id = ?))"
+        params: list[object] = [first, second, second, first, to_db(now)]
+        if upcoming:
+            where = f"{pair} AND m.status IN ('scheduled', 'postponed') AND m.kickoff >= ?"
+            tail = "ORDER BY m.kickoff, m.id LIMIT 1"
+        else:
+            where = f"{pair} AND m.status IN {_PLAYED} AND m.kickoff <= ?"
+            tail = "ORDER BY m.status = 'finished', m.kickoff DESC, m.id DESC LIMIT 1"
+        found = await self._matches(where, params, tail)
+        return found[0] if found else None

@@ -107,7 +107,8 @@ MIGRATIONS: list[str] = [
     #    JSON), apart from `matches`, which holds only what was observed by `now`. Teams:
     #    one name is one team only within a scope (a league's country, or "international"
     #    for national teams), so Nacional of Uruguay and of Portugal stay two; placeholder
-    #    sides ("Winner Group A") are no team a fan can name or follow. SQLite cannot drop
+    #    sides ("Winner Group A") are no team a fan can name or follow; `team_names` keeps
+    #    the other names a team came under ("Korea Republic" for South Korea). SQLite cannot drop
     #    the old UNIQUE(folded), so the table is rebuilt (foreign keys are off meanwhile).
     """
     CREATE TABLE source_matches (
@@ -129,5 +130,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE teams_new RENAME TO teams;
     CREATE INDEX teams_code ON teams(code);
     CREATE INDEX teams_folded ON teams(folded);
+    CREATE TABLE team_names (
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        folded TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (team_id, folded)
+    ) WITHOUT ROWID;
     """,
 ]

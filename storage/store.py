@@ -45,6 +45,7 @@ class Team:
     code: str | None
     folded: str
     scope: str = ""
+    aliases: tuple[str, ...] = ()  # other names sources gave it ("Korea Republic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +304,10 @@ class Store(MatchReads, SourceMatches):
                 "SELECT id, name, code, folded, scope FROM teams WHERE placeholder = 0 "
                 "ORDER BY name"
             )
-            self._teams = [Team(*row) for row in rows]
+            aliases: dict[int, list[str]] = {}
+            for team, name in await self._all("SELECT team_id, name FROM team_names"):
+                aliases.setdefault(team, []).append(name)
+            self._teams = [Team(*row, tuple(aliases.get(row[0], ()))) for row in rows]
         return self._teams
 
     async def competitions(self) -> list[Competition]:

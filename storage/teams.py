@@ -45,7 +45,7 @@ async def find_team(query: Query, team: TeamRef) -> tuple[int | None, bool]:
             (NATIONAL, team.code),
         )
         if len(coded) == 1:
-            return int(coded[0][0]), False
+            return int(coded[0][0]), True  # the row learns this name (team_names)
     return None, False
 
 
@@ -58,6 +58,11 @@ async def team_id(db: aiosqlite.Connection, query: Query, team: TeamRef) -> tupl
                 "UPDATE teams SET code = COALESCE(code, ?), "
                 "scope = CASE WHEN scope = '' THEN ? ELSE scope END WHERE id = ?",
                 (team.code, team.scope or "", found),
+            )
+            await db.execute(
+                "INSERT INTO team_names(team_id, folded, name) SELECT id, ?, ? FROM teams "
+                "WHERE id = ? AND folded != ? ON CONFLICT DO NOTHING",
+                (fold(team.name), team.name, found, fold(team.name)),
             )
         return found, complete
     cur = await db.execute(
