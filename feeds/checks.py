@@ -1,4 +1,5 @@
-"""Scores checked against the goal list on import: the goals are the better witness.
+"""Data made right on import: scores checked against the goal list (the goals are the
+better witness), and group games numbered within their group.
 
 openfootball files are hand-edited and their half-time scores are sometimes wrong (the 2018
 file has Japan v Poland and Senegal v Colombia at 0–1 at half-time; both were 0–0, as the
@@ -9,9 +10,11 @@ importer says which match it corrected and how.
 
 from __future__ import annotations
 
+import re
+
 from feeds.model import Goal, MatchState, Pair, Status
 
-__all__ = ["checked"]
+__all__ = ["checked", "group_matchdays"]
 
 
 def _count(goals: list[Goal]) -> Pair:
@@ -57,3 +60,27 @@ def checked(match: MatchState) -> tuple[MatchState, list[str]]:
     check("half_time", "half-time score", match.half_time,
           _count([g for g in goals if g.minute <= 45]))  # fmt: skip
     return (match.with_(**changes) if changes else match), notes
+
+
+_TOURNAMENT_DAY = re.compile(r"matchday \d+", re.IGNORECASE)
+
+
+def group_matchdays(matches: list[MatchState]) -> list[MatchState]:
+    """Group games labelled by the group's own matchday, 1–3, as fans count them.
+
+    World Cup files number rounds by the tournament's day ("Belgium v Panama · Group G ·
+    Matchday 5"); within a group it is each team's first game. A group game's matchday is
+    how many games its teams have played in the group by then, this one included.
+    """
+    played: dict[tuple[str, str], int] = {}
+    out = []
+    for m in sorted(matches, key=lambda m: (m.kickoff, m.key)):
+        if m.group and _TOURNAMENT_DAY.fullmatch(m.stage.strip()):
+            counts = []
+            for team in (m.home.name, m.away.name):
+                played[(m.group, team)] = played.get((m.group, team), 0) + 1
+                counts.append(played[(m.group, team)])
+            m = m.with_(stage=f"Matchday {max(counts)}")
+        out.append(m)
+    order = {m.key: i for i, m in enumerate(matches)}
+    return sorted(out, key=lambda m: order[m.key])

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 from importlib import resources
 
 from feeds.base import FeedDataError
-from feeds.checks import checked
+from feeds.checks import checked, group_matchdays
 from feeds.model import Goal, MatchState, Pair, Status, TeamRef, fold
 from feeds.zones import guess_zone, scope_of
 from feeds.zones import zone as _zone
@@ -377,7 +377,7 @@ def _parse(
     return Competition(
         name=opts.competition,
         slug=opts.slug,
-        matches=matches,
+        matches=group_matchdays(matches),
         corrections=tuple(corrections),
         default_zone=default_zone,
         default_zone_used=opts.default_zone_used,

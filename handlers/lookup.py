@@ -73,11 +73,28 @@ async def competition_targets(req: Request) -> list[Target]:
     return await competitions_of(req.store)
 
 
+# What each command takes, as an example that works (a hint says what the command takes,
+# not "try /table Belgium" to someone who just typed it).
+_EXAMPLES = {
+    "table": "<code>/table Group B</code> or <code>/table World Cup 2018</code>",
+    "topscorers": "<code>/topscorers World Cup 2018</code>",
+    "follow": "<code>/follow Belgium</code> or <code>/follow World Cup 2018</code>",
+    "unfollow": "<code>/unfollow Belgium</code> (see /following)",
+}
+
+
+def example(command: str) -> str:
+    """A working example of `command`'s argument."""
+    return _EXAMPLES.get(
+        command, f"<code>/{command} Belgium</code> or <code>/{command} BEL</code>"
+    )
+
+
 def too_long(req: Request) -> Reply | None:
     if len(req.args) > MAX_ARGS:
         return Reply(
             f"That is too long for a name ({len(req.args)} characters). "
-            f"Try a team, e.g. <code>/{req.command} Belgium</code>."
+            f"Try e.g. {example(req.command)}."
         )
     return None
 
@@ -87,14 +104,11 @@ def not_found(req: Request, what: str, resolution: Resolution) -> Reply:
     asked = quote_arg(req.args)
     buttons = tuple((Button(t.name, f"/{req.command} {t.name}"),) for t in resolution.choices)
     if resolution.ambiguous:
-        return Reply(f"“{asked}” could be several {what}s — which one?", buttons)
+        several = " or ".join(f"{w}s" for w in what.split(" or "))
+        return Reply(f"“{asked}” could be several {several} — which one?", buttons)
     if resolution.choices:
         return Reply(f"I don't know a {what} called “{asked}”. Did you mean:", buttons)
-    return Reply(
-        f"I don't know a {what} called “{asked}”. "
-        f"Try a name or a FIFA code, e.g. <code>/{req.command} Belgium</code> or "
-        f"<code>/{req.command} BEL</code>."
-    )
+    return Reply(f"I don't know a {what} called “{asked}”. Try e.g. {example(req.command)}.")
 
 
 async def find_team(req: Request) -> Target | Reply:
