@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bot.clock import Clock, parse_instant
 from bot.logs import setup_logging
@@ -95,46 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run" if settings.telegram_token or settings.discord_token else "console"
     )
     clock = Clock(getattr(args, "now", None), getattr(args, "speed", 1.0))
+    travel: AbstractContextManager[Settings] = nullcontext(settings)
+    if command in {"run", "console"} and getattr(args, "now", None) and not settings.db_given:
+        from bot.timetravel import throwaway
+
+        travel = throwaway(settings)
     try:
-        if command == "run" and settings.discord_token and not settings.telegram_token:
-            from bot.discord import run_discord
-
-            asyncio.run(run_discord(settings, clock))
-            return 0
-        if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
-            from bot.app import build_application
-
-            application = build_application(settings, clock)
-            if settings.webhook_url is None:
-                application.run_polling(drop_pending_updates=False)
-                return 0
-            from urllib.parse import urlsplit
-
-            from bot.webhook import webhook_secret
-
-            host, port = settings.webhook_listen
-            application.run_webhook(
-                listen=host, port=port, url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url, drop_pending_updates=False,
-                secret_token=asyncio.run(webhook_secret(settings)),
-            )  # fmt: skip
-            return 0
-        if command == "console":
-            from bot.console import run_console
-
-            if not args.verbose:
-                logging.getLogger().setLevel(logging.WARNING)
-            asyncio.run(run_console(settings, clock, getattr(args, "linger", 0.0)))
-            return 0
-        if command == "import":
-            from bot.importer import run_import
-
-            return asyncio.run(run_import(settings, args.sources, args.timezone))
-        if command == "backup":
-            return _backup(settings.db_path, args.path)
-        from bot.importer import print_stats
-
-        return asyncio.run(print_stats(settings))
+        with travel as settings:
+            return _command(command, args, settings, clock)
     except SettingsError as exc:
         print(f"matchday: {exc}", file=sys.stderr)
         return 2
@@ -144,6 +113,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`matchday console | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _command(command: str, args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """Run one subcommand with the settings it gets (perhaps a throwaway database's)."""
+    if command == "run" and settings.discord_token and not settings.telegram_token:
+        from bot.discord import run_discord
+
+        asyncio.run(run_discord(settings, clock))
+        return 0
+    if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
+        from bot.app import build_application
+
+        application = build_application(settings, clock)
+        if settings.webhook_url is None:
+            application.run_polling(drop_pending_updates=False)
+            return 0
+        from urllib.parse import urlsplit
+
+        from bot.webhook import webhook_secret
+
+        host, port = settings.webhook_listen
+        application.run_webhook(
+            listen=host, port=port, url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url, drop_pending_updates=False,
+            secret_token=asyncio.run(webhook_secret(settings)),
+        )  # fmt: skip
+        return 0
+    if command == "console":
+        from bot.console import run_console
+
+        if not args.verbose:
+            logging.getLogger().setLevel(logging.WARNING)
+        asyncio.run(run_console(settings, clock, getattr(args, "linger", 0.0)))
+        return 0
+    if command == "import":
+        from bot.importer import run_import
+
+        return asyncio.run(run_import(settings, args.sources, args.timezone))
+    if command == "backup":
+        return _backup(settings.db_path, args.path)
+    from bot.importer import print_stats
+
+    return asyncio.run(print_stats(settings))
 
 
 def _backup(database: str, path: str) -> int:

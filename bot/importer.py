@@ -155,6 +155,14 @@ async def run_import(settings: Settings, sources: list[str], zone: str | None = 
 
 
 async def print_stats(settings: Settings) -> int:
+    """The ledger's counts; a database that is not there is said so, not created empty."""
+    if not await asyncio.to_thread(Path(settings.db_path).is_file):
+        print(
+            f"matchday stats: no database at {settings.db_path} (nothing has run there yet; "
+            "set MATCHDAY_DB to the bot's database).",
+            file=sys.stderr,
+        )
+        return 1
     store = await Store.open(settings.db_path)
     try:
         counts = await store.ledger_counts()
