@@ -28,9 +28,15 @@ def make_feed(settings: Settings) -> Feed:
 
         if not settings.football_data_token:
             raise SettingsError("MATCHDAY_FEED=football-data needs FOOTBALL_DATA_TOKEN")
-        client = FootballDataClient(settings.football_data_token, settings.football_data_url)
+        client = FootballDataClient(
+            settings.football_data_token,
+            settings.football_data_url,
+            max_requests_per_minute=settings.football_data_rate,
+        )
         return FootballDataFeed(
-            client, settings.football_data_competitions or FREE_TIER_COMPETITIONS
+            client,
+            settings.football_data_competitions or FREE_TIER_COMPETITIONS,
+            max_requests_per_minute=settings.football_data_rate,
         )
     from datetime import timedelta
 

@@ -123,6 +123,14 @@ def _kickoff(value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _updated(value: object) -> datetime | None:
+    """`lastUpdated`, when present and readable: a hint, never a reason to refuse a match."""
+    try:
+        return _kickoff(value)
+    except FootballDataDataError:
+        return None
+
+
 def _team(node: object) -> tuple[TeamRef, int | None]:
     """A v4 team node -> TeamRef and its id. Undecided knock-out slots have null names."""
     if not isinstance(node, Mapping):
@@ -293,6 +301,8 @@ def parse_match(raw: Mapping[str, Any]) -> MatchState:
         extra_time=scores.extra_time,
         penalties=scores.penalties,
         minute=minute,
+        added=_int_or_none(raw.get("injuryTime")) if minute is not None else None,
+        updated=_updated(raw.get("lastUpdated")),
         goals=_goals(raw.get("goals"), home_id, away_id, scores.score),
     )
 
