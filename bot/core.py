@@ -59,6 +59,9 @@ class Core:
     delivery: Delivery
     engine: LiveEngine
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
+    # wants the world as of now): a poll's observations must not interleave with another's.
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -79,7 +82,8 @@ class Core:
 
     async def tick(self) -> None:
         try:
-            await self.engine.tick()
+            async with self._ticking:
+                await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")
 

@@ -144,17 +144,19 @@ def _goal_events(old: MatchState | None, new: MatchState) -> list[Event]:
     gone = {k: v for k, v in before.items() if k not in {key for *_, key in after}}
     events: list[Event] = []
     for goal, ordinal, score, key in after:
-        if key in before:
-            continue
-        twin = next(
-            (k for k, (g, n) in gone.items() if n == ordinal and g.side == goal.side), None
-        )
-        if twin is not None and _same_goal(gone[twin][0], goal):
-            del gone[twin]  # scored before, named now: complete it, never "disallowed"
+        twin: str | None = key if key in before else None
+        if twin is None:
+            twin = next(
+                (k for k, (g, n) in gone.items() if n == ordinal and g.side == goal.side), None
+            )
+        if twin is not None and _same_goal(before[twin][0], goal):
+            gone.pop(twin, None)  # scored before, named now: complete it, never "disallowed"
             events.append(
                 Event(EventKind.GOAL_DETAILS, twin.replace("goal:", "goal_details:", 1),
                       at=match_instant(kickoff, goal.minute, goal.offset), goal=goal, score=score)
             )  # fmt: skip
+            continue
+        if key in before:
             continue
         events.append(
             Event(EventKind.GOAL, key, at=match_instant(kickoff, goal.minute, goal.offset),

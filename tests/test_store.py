@@ -189,11 +189,11 @@ async def test_a_followed_shootout_is_told_whole_and_once(
             "goal:2:1:41+0",
             "half_time",
             "extra_time",
-            "penalties",
             "full_time",
+            "penalties",
         ]
         texts = [t for _, _, _, t in await ledger(store)]
-        assert "Russia win 4–3 on penalties" in texts[5]
+        assert "Russia win 4–3 on penalties" in texts[6]
         assert "(og)" in texts[1] and "(pen)" in texts[2]
     finally:
         await store.close()
