@@ -147,7 +147,12 @@ class Observer:
         instant = self._instant(now, last_observed)
         clock = self.clocks.setdefault(new.key, MatchClock())
         self._note_periods(clock, old, new, instant, now)
-        minute = minute_of(new) or clock.minute_at(new, instant)
+        # At a whistle the feed's minute stops (45, no added time): a goal first seen then
+        # went in before it, which the observed clock places better.
+        at_whistle = new.status is Status.HALF_TIME and clock.kickoff is not None
+        minute = (
+            clock.minute_at(new, instant) if at_whistle else None
+        ) or minute_of(new) or clock.minute_at(new, instant)
         return with_goals(old, new, now, minute)
 
     @staticmethod
