@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.delivery import Delivery, RateGate, Sender
@@ -15,6 +16,9 @@ from feeds.base import Feed
 from storage.store import Store
 
 log = logging.getLogger("matchday")
+
+PRUNE_BATCH = 500  # rows a tick: a few milliseconds of write lock
+PRUNE_EVERY = timedelta(minutes=10)  # of clock time, once the ledger is pruned up to date
 
 
 def make_feed(settings: Settings) -> Feed:
@@ -32,8 +36,6 @@ def make_feed(settings: Settings) -> Feed:
         return FootballDataFeed(
             client, settings.football_data_competitions or FREE_TIER_COMPETITIONS
         )
-    from datetime import timedelta
-
     from feeds.openfootball import load_bundled_world_cup_2018
     from feeds.replay import ReplayFeed
 
@@ -53,6 +55,7 @@ class Core:
     delivery: Delivery
     engine: LiveEngine
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    next_prune: datetime | None = None  # on the clock; None: prune on the next tick
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -76,6 +79,26 @@ class Core:
             await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")
+        await self.prune_ledger()
+
+    async def prune_ledger(self) -> None:
+        """One small batch of settled alerts older than MATCHDAY_LEDGER_DAYS, on the clock.
+
+        A full batch means more are due, so the next tick takes another; otherwise the
+        ledger is looked at again after PRUNE_EVERY of clock time.
+        """
+        now = self.clock.now()
+        if self.next_prune is not None and now < self.next_prune:
+            return
+        older_than = now - timedelta(days=self.settings.ledger_days)
+        try:
+            pruned = await self.store.prune_ledger(older_than, now, PRUNE_BATCH)
+        except Exception:
+            log.exception("pruning the alert ledger failed; trying again later")
+            pruned = 0
+        if pruned:
+            log.info("pruned %d settled alerts from before %s", pruned, older_than.isoformat())
+        self.next_prune = None if pruned >= PRUNE_BATCH else now + PRUNE_EVERY
 
     def start_delivery(self) -> None:
         self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))

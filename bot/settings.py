@@ -34,6 +34,7 @@ class Settings:
     http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
+    ledger_days: float = 30.0
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
@@ -79,6 +80,7 @@ class Settings:
             http_transport=transport,
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+            ledger_days=_positive(get("MATCHDAY_LEDGER_DAYS"), "MATCHDAY_LEDGER_DAYS", 30.0),
         )
 
 
