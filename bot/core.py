@@ -8,11 +8,16 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from aiohttp import web
+
 from bot.clock import Clock
 from bot.delivery import Delivery, RateGate, Sender
 from bot.engine import LiveEngine
+from bot.ops import Metrics, Ops
 from bot.settings import Settings, SettingsError
 from feeds.base import Feed
+from handlers.base import Reply, Request
+from handlers.commands import dispatch
 from storage.store import Store
 
 log = logging.getLogger("matchday")
@@ -54,8 +59,10 @@ class Core:
     gate: RateGate
     delivery: Delivery
     engine: LiveEngine
+    metrics: Metrics = field(default_factory=Metrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     next_prune: datetime | None = None  # on the clock; None: prune on the next tick
+    _ops: web.AppRunner | None = None
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -64,7 +71,21 @@ class Core:
         gate = RateGate(settings.max_send_rate)
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
-        return cls(settings, clock, store, feed, gate, delivery, engine)
+        core = cls(settings, clock, store, feed, gate, delivery, engine)
+        if settings.metrics_listen is not None:
+            try:
+                core._ops = await Ops(core).serve(*settings.metrics_listen)
+            except OSError as exc:
+                await core.close()
+                raise SettingsError(
+                    f"MATCHDAY_METRICS_LISTEN: cannot listen there ({exc.strerror or exc})"
+                ) from exc
+        return core
+
+    async def run(self, request: Request) -> Reply:
+        """Every front end's way into the handlers: one place that times and counts commands."""
+        async with self.metrics.command(request.chat.platform):
+            return await dispatch(request)
 
     def add_sender(self, sender: Sender) -> None:
         self.delivery.senders[sender.platform] = sender
@@ -76,7 +97,8 @@ class Core:
 
     async def tick(self) -> None:
         try:
-            await self.engine.tick()
+            async with self.metrics.tick():
+                await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")
         await self.prune_ledger()
@@ -121,5 +143,7 @@ class Core:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._ops is not None:
+            await self._ops.cleanup()
         await self.feed.aclose()
         await self.store.close()
