@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -15,12 +16,16 @@ from bot.engine import LiveEngine
 from bot.ops import Metrics, Ops
 from bot.settings import Settings, SettingsError
 from feeds.base import Feed
+from handlers.alerts import render_alert
 from handlers.base import Reply, Request
 from handlers.commands import dispatch
 from handlers.countries import warm_up
 from storage.store import Store
 
 log = logging.getLogger("matchday")
+
+PRUNE_BATCH = 500  # rows a tick: a few milliseconds of write lock
+PRUNE_EVERY = timedelta(minutes=10)  # of clock time, once the ledger is pruned up to date
 
 
 def make_feed(settings: Settings, store: Store) -> Feed:
@@ -35,12 +40,16 @@ def make_feed(settings: Settings, store: Store) -> Feed:
 
         if not settings.football_data_token:
             raise SettingsError("MATCHDAY_FEED=football-data needs FOOTBALL_DATA_TOKEN")
-        client = FootballDataClient(settings.football_data_token, settings.football_data_url)
-        return FootballDataFeed(
-            client, settings.football_data_competitions or FREE_TIER_COMPETITIONS
+        client = FootballDataClient(
+            settings.football_data_token,
+            settings.football_data_url,
+            max_requests_per_minute=settings.football_data_rate,
         )
-    from datetime import timedelta
-
+        return FootballDataFeed(
+            client,
+            settings.football_data_competitions or FREE_TIER_COMPETITIONS,
+            max_requests_per_minute=settings.football_data_rate,
+        )
     from feeds.openfootball import load_bundled_world_cup_2018
     from feeds.replay import ReplayFeed
 
@@ -62,7 +71,11 @@ class Core:
     engine: LiveEngine
     metrics: Metrics = field(default_factory=Metrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    next_prune: datetime | None = None  # on the clock; None: prune on the next tick
     _ops: web.AppRunner | None = None
+    # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
+    # wants the world as of now): a poll's observations must not interleave with another's.
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -76,6 +89,11 @@ class Core:
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
         core = cls(settings, clock, store, feed, gate, delivery, engine)
+        try:
+            await core._rewind()
+        except BaseException:
+            await core.close()
+            raise
         # Every CLDR locale's country names take about a second to load: in a worker
         # thread now, rather than in the event loop at the first name a fan types.
         core.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="names"))
@@ -88,6 +106,18 @@ class Core:
                     f"MATCHDAY_METRICS_LISTEN: cannot listen there ({exc.strerror or exc})"
                 ) from exc
         return core
+
+    async def _rewind(self) -> None:
+        """A replay is the record, not a cache that may be stale: before anyone asks, the
+        store is told every match as of the clock, quietly. The live engine takes a step
+        backwards only when a feed confirms it (feeds/observe.py), which a store that has
+        seen a later instant — an import, a run with a later --now — would otherwise wait
+        a poll for, answering from the future meanwhile."""
+        from feeds.replay import ReplayFeed
+
+        if isinstance(self.feed, ReplayFeed):
+            now = self.clock.now()
+            await self.store.apply(await self.feed.states_at(now), now, render_alert, silent=True)
 
     async def run(self, request: Request) -> Reply:
         """Every front end's way into the handlers: one place that times and counts commands."""
@@ -104,10 +134,30 @@ class Core:
 
     async def tick(self) -> None:
         try:
-            async with self.metrics.tick():
+            async with self._ticking, self.metrics.tick():
                 await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")
+        await self.prune_ledger()
+
+    async def prune_ledger(self) -> None:
+        """One small batch of settled alerts older than MATCHDAY_LEDGER_DAYS, on the clock.
+
+        A full batch means more are due, so the next tick takes another; otherwise the
+        ledger is looked at again after PRUNE_EVERY of clock time.
+        """
+        now = self.clock.now()
+        if self.next_prune is not None and now < self.next_prune:
+            return
+        older_than = now - timedelta(days=self.settings.ledger_days)
+        try:
+            pruned = await self.store.prune_ledger(older_than, now, PRUNE_BATCH)
+        except Exception:
+            log.exception("pruning the alert ledger failed; trying again later")
+            pruned = 0
+        if pruned:
+            log.info("pruned %d settled alerts from before %s", pruned, older_than.isoformat())
+        self.next_prune = None if pruned >= PRUNE_BATCH else now + PRUNE_EVERY
 
     def start_delivery(self) -> None:
         self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))

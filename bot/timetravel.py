@@ -20,8 +20,10 @@ from pathlib import Path
 
 from bot.settings import Settings
 
-# What belongs to the chats of one run rather than to football.
+# What belongs to one run rather than to the football: the chats, and what was observed
+# (the replay tells the bundled and imported matches again, from this run's clock).
 _PER_RUN = ("DELETE FROM alerts", "DELETE FROM follows", "DELETE FROM chats",
+            "DELETE FROM goals", "DELETE FROM matches",
             "DELETE FROM meta WHERE key LIKE 'engine.%'")  # fmt: skip
 
 

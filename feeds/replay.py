@@ -114,6 +114,7 @@ class ReplayFeed:
         self._load(self._bundled)
         self._poll_interval = poll_interval
         self._last: dict[str, MatchState] = {}
+        self._confirm: set[str] = set()  # told once: told again at the next poll
 
     def _load(self, matches: Sequence[MatchState]) -> None:
         self._matches = {m.key: m for m in matches}
@@ -192,15 +193,32 @@ class ReplayFeed:
         )
 
     async def poll(self, now: datetime, watched: Collection[str]) -> PollResult:
-        """Every match whose revealed state changed since the last poll (all, the first time)."""
+        """Every match whose revealed state changed (all, the first time), each told on two
+        polls in a row: the engine takes a step backwards — a store holding a later state
+        than this clock's, as after an import or a run at a later instant — only when a
+        second poll confirms it (feeds/observe.py), and a replay is never a stale cache."""
         await self._reload()
         changed = []
         for key, match in self._matches.items():
             state = self.state_at(match, now)
             if self._last.get(key) != state:
                 self._last[key] = state
+                self._confirm.add(key)
+                changed.append(state)
+            elif key in self._confirm:
+                self._confirm.discard(key)
                 changed.append(state)
         return PollResult(states=changed, next_poll_at=now + self._poll_interval)
+
+    async def states_at(self, now: datetime) -> list[MatchState]:
+        """Every match as told at `now`, imports included: the record a store started at an
+        earlier instant than it last saw is rewound to (see bot/core.py)."""
+        await self._reload()
+        return [self.state_at(m, now) for m in self._matches.values()]
+
+    async def refresh(self, now: datetime, keys: Collection[str]) -> list[MatchState]:
+        """The replayed state of these matches now (a replay never loses one)."""
+        return [self.state_at(self._matches[k], now) for k in keys if k in self._matches]
 
     async def aclose(self) -> None:
         """Nothing to release: the replay holds no connections."""

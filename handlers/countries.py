@@ -11,7 +11,8 @@ the sources use.
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from babel.localedata import locale_identifiers
 
 from feeds.model import fold
 
-__all__ = ["FLUENT", "flag_name", "names_of", "territory_of", "warm_up"]
+__all__ = ["FLUENT", "flag_name", "loaded", "names_of", "territory_of", "warm_up"]
 
 # Languages whose names also take prefixes and typos (every locale's exact name works):
 # prefix and fuzzy matching across 1,000 locales would make every short query ambiguous.
@@ -40,10 +41,29 @@ class _Index:
     every: dict[str, dict[str, str]]  # territory → {folded: name} in every locale
 
 
-@functools.cache
+_built: _Index | None = None
+_building = threading.Lock()
+
+
 def _index() -> _Index:
-    """Every CLDR locale's territory names, built once per process (about a second; see
-    `warm_up`)."""
+    """Every CLDR locale's territory names, built once per process (a second or two): by
+    `warm_up` in a worker thread, or awaited through `loaded` — never in the event loop,
+    where it would stall the live engine's ticks."""
+    global _built
+    if _built is None:
+        with _building:  # a second caller waits for the first instead of building again
+            if _built is None:
+                _built = _build()
+    return _built
+
+
+async def loaded() -> None:
+    """Wait, off the event loop, until the names are loaded (at once when they are)."""
+    if _built is None:
+        await asyncio.to_thread(_index)
+
+
+def _build() -> _Index:
     english = {fold(n): c for c, n in Locale("en").territories.items() if _country(c)}
     fluent_names: dict[str, set[str]] = defaultdict(set)
     fluent: dict[str, dict[str, str]] = defaultdict(dict)

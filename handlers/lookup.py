@@ -9,7 +9,7 @@ from typing import Any
 
 from feeds.model import fold
 from handlers.base import MAX_ARGS, Button, Reply, Request
-from handlers.countries import names_of, territory_of
+from handlers.countries import loaded, names_of, territory_of
 from handlers.names import Resolution, Target, resolve
 from handlers.render import quote_arg
 from storage.store import Competition, Store, Team
@@ -58,6 +58,7 @@ def _competition_targets(competitions: Sequence[Competition]) -> list[Target]:
 
 
 async def teams_of(store: Store) -> list[Target]:
+    await loaded()  # every locale's country names, loaded off the event loop
     return _memo("team", await store.teams(), _team_targets)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 import aiosqlite
 
 from feeds.model import MatchState
-from storage.timefmt import to_db
+from storage.times import to_db
 
 _PLAYED = "('live', 'half_time', 'extra_time', 'penalties', 'finished')"
 

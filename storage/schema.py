@@ -103,13 +103,24 @@ MIGRATIONS: list[str] = [
         competition_id, grp, status, home_id, away_id, score_home, score_away
     );
     """,
-    # 3: the source of truth the replay feed tells on the clock (imported seasons whole, as
+    # 3: a ledger that stays small and cheap to report on. Settled rows are pruned by age
+    #    (MATCHDAY_LEDGER_DAYS) along (status, sent_at), which also gives /stats its counts
+    #    and the send rate without reading the table; the last errors and inactive chats come
+    #    from partial indexes of the few rows concerned; and the reminder-expiry update of a
+    #    match finds that match's rows instead of scanning the ledger.
+    """
+    CREATE INDEX alerts_match ON alerts(match_id);
+    CREATE INDEX alerts_status ON alerts(status, sent_at);
+    CREATE INDEX alerts_errors ON alerts(id) WHERE last_error IS NOT NULL;
+    CREATE INDEX chats_inactive ON chats(id) WHERE active = 0;
+    """,
+    # 4: the source of truth the replay feed tells on the clock (imported seasons whole, as
     #    JSON), apart from `matches`, which holds only what was observed by `now`. Teams:
     #    one name is one team only within a scope (a league's country, or "international"
     #    for national teams), so Nacional of Uruguay and of Portugal stay two; placeholder
     #    sides ("Winner Group A") are no team a fan can name or follow; `team_names` keeps
-    #    the other names a team came under ("Korea Republic" for South Korea). SQLite cannot drop
-    #    the old UNIQUE(folded), so the table is rebuilt (foreign keys are off meanwhile).
+    #    the other names a team came under ("Korea Republic" for South Korea). SQLite cannot
+    #    drop the old UNIQUE(folded), so the table is rebuilt (foreign keys off meanwhile).
     """
     CREATE TABLE source_matches (
         key TEXT PRIMARY KEY,

@@ -1,4 +1,4 @@
-"""How instants are written in SQLite: one module so every query module agrees."""
+"""Instants as the store writes them: UTC text whose string order is time order."""
 
 from __future__ import annotations
 
