@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from babel import Locale
@@ -21,7 +22,9 @@ from babel.localedata import locale_identifiers
 
 from feeds.model import fold
 
-__all__ = ["FLUENT", "flag_name", "loaded", "names_of", "territory_of", "warm_up"]
+__all__ = [
+    "FLUENT", "flag_name", "generation", "loaded", "names_of", "territory_of", "warm_up",
+]  # fmt: skip
 
 # Languages whose names also take prefixes and typos (every locale's exact name works):
 # prefix and fuzzy matching across 1,000 locales would make every short query ambiguous.
@@ -34,56 +37,56 @@ _TAG_A, _TAG_CANCEL, _BLACK_FLAG = 0xE0061, 0xE007F, 0x1F3F4
 
 
 @dataclass(frozen=True, slots=True)
-class _Index:
+class _Fluent:
     english: dict[str, str]  # folded English name → territory
-    fluent_names: dict[str, set[str]]  # folded name in a FLUENT language → territories
-    fluent: dict[str, dict[str, str]]  # territory → {folded: name} in FLUENT languages
-    every: dict[str, dict[str, str]]  # territory → {folded: name} in every locale
+    names: dict[str, set[str]]  # folded name in a FLUENT language → territories
+    by_territory: dict[str, dict[str, str]]  # territory → {folded: name}, FLUENT languages
 
 
-_built: _Index | None = None
+_fluent: _Fluent | None = None
+_every: dict[str, dict[str, str]] | None = None  # territory → {folded: name}, every locale
 _building = threading.Lock()
 
 
-def _index() -> _Index:
-    """Every CLDR locale's territory names, built once per process (a second or two): by
-    `warm_up` in a worker thread, or awaited through `loaded` — never in the event loop,
-    where it would stall the live engine's ticks."""
-    global _built
-    if _built is None:
+def _index() -> _Fluent:
+    """The fluent languages' names (a quarter of a second), built once per process by
+    `warm_up` in a worker thread or awaited through `loaded` — never in the event loop."""
+    global _fluent
+    if _fluent is None:
         with _building:  # a second caller waits for the first instead of building again
-            if _built is None:
-                _built = _build()
-    return _built
+            if _fluent is None:
+                _fluent = _build(FLUENT)[1]
+    return _fluent
 
 
 async def loaded() -> None:
-    """Wait, off the event loop, until the names are loaded (at once when they are)."""
-    if _built is None:
+    """Wait, off the event loop, until the fluent names are loaded (at once when they are).
+    Every other locale's names follow in the background (`warm_up`): a first question
+    never waits the second or two they take."""
+    if _fluent is None:
         await asyncio.to_thread(_index)
 
 
-def _build() -> _Index:
+def generation() -> int:
+    """Changes when every locale's names have arrived: targets built before are rebuilt."""
+    return 1 if _every is not None else 0
+
+
+def _build(locales: Sequence[str]) -> tuple[dict[str, dict[str, str]], _Fluent]:
     english = {fold(n): c for c, n in Locale("en").territories.items() if _country(c)}
-    fluent_names: dict[str, set[str]] = defaultdict(set)
-    fluent: dict[str, dict[str, str]] = defaultdict(dict)
-    every: dict[str, dict[str, str]] = defaultdict(dict)
-    for identifier in sorted(locale_identifiers()):
-        if "_" in identifier:
-            continue
+    names: dict[str, set[str]] = defaultdict(set)
+    by_territory: dict[str, dict[str, str]] = defaultdict(dict)
+    for identifier in locales:
         try:
             territories = Locale.parse(identifier).territories
         except (ValueError, LookupError):
             continue
         for code, name in territories.items():
             folded = fold(name)
-            if not _country(code) or not folded:
-                continue
-            every[code].setdefault(folded, name)
-            if identifier in FLUENT:
-                fluent[code].setdefault(folded, name)
-                fluent_names[folded].add(code)
-    return _Index(english, dict(fluent_names), dict(fluent), dict(every))
+            if _country(code) and folded:
+                by_territory[code].setdefault(folded, name)
+                names[folded].add(code)
+    return dict(by_territory), _Fluent(english, dict(names), dict(by_territory))
 
 
 def _country(code: str) -> bool:
@@ -91,8 +94,12 @@ def _country(code: str) -> bool:
 
 
 def warm_up() -> None:
-    """Build the index ahead of the first question (call it in a worker thread)."""
+    """Load the fluent names, then every CLDR locale's (call it in a worker thread)."""
+    global _every
     _index()
+    if _every is None:
+        every = sorted(i for i in locale_identifiers() if "_" not in i)
+        _every = _build(every)[0]
 
 
 def territory_of(name: str) -> str | None:
@@ -102,14 +109,14 @@ def territory_of(name: str) -> str | None:
     index, folded = _index(), fold(name)
     if folded in index.english:
         return index.english[folded]
-    codes = index.fluent_names.get(folded, set())
+    codes = index.names.get(folded, set())
     return next(iter(codes)) if len(codes) == 1 else None
 
 
 def names_of(territory: str) -> tuple[dict[str, str], dict[str, str]]:
-    """({folded: name} in the fluent languages, {folded: name} in every locale)."""
-    index = _index()
-    return index.fluent.get(territory, {}), index.every.get(territory, {})
+    """({folded: name} in the fluent languages, {folded: name} in every locale so far)."""
+    fluent = _index().by_territory.get(territory, {})
+    return fluent, (_every or {}).get(territory, {})
 
 
 def flag_name(text: str) -> str | None:

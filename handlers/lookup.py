@@ -9,13 +9,13 @@ from typing import Any
 
 from feeds.model import fold
 from handlers.base import MAX_ARGS, Button, Reply, Request
-from handlers.countries import loaded, names_of, territory_of
+from handlers.countries import generation, loaded, names_of, territory_of
 from handlers.names import Resolution, Target, resolve
 from handlers.render import quote_arg
 from storage.store import Competition, Store, Team
 from storage.teams import NATIONAL
 
-_targets: dict[str, tuple[object, list[Target]]] = {}
+_targets: dict[str, tuple[object, list[Target], int]] = {}
 
 
 def _memo(
@@ -25,8 +25,8 @@ def _memo(
 ) -> list[Target]:
     """Targets for the store's cached list, rebuilt only when the store rebuilds that list."""
     cached = _targets.get(kind)
-    if cached is None or cached[0] is not source:
-        cached = _targets[kind] = (source, build(source))
+    if cached is None or cached[0] is not source or cached[2] != generation():
+        cached = _targets[kind] = (source, build(source), generation())
     return cached[1]
 
 
@@ -58,7 +58,7 @@ def _competition_targets(competitions: Sequence[Competition]) -> list[Target]:
 
 
 async def teams_of(store: Store) -> list[Target]:
-    await loaded()  # every locale's country names, loaded off the event loop
+    await loaded()  # country names, loaded off the event loop
     return _memo("team", await store.teams(), _team_targets)
 
 
