@@ -16,6 +16,7 @@ from bot.engine import LiveEngine
 from bot.ops import Metrics, Ops
 from bot.settings import Settings, SettingsError
 from feeds.base import Feed
+from feeds.model import MatchState
 from handlers.alerts import render_alert
 from handlers.base import Reply, Request
 from handlers.commands import dispatch
@@ -108,16 +109,31 @@ class Core:
         return core
 
     async def _rewind(self) -> None:
-        """A replay is the record, not a cache that may be stale: before anyone asks, the
-        store is told every match as of the clock, quietly. The live engine takes a step
-        backwards only when a feed confirms it (feeds/observe.py), which a store that has
-        seen a later instant — an import, a run with a later --now — would otherwise wait
-        a poll for, answering from the future meanwhile."""
+        """A replay is the record, not a cache that may be stale: before anyone asks, every
+        match the store holds at a later stage than the clock's is set back to it, quietly.
+        The live engine takes a step backwards only when a feed confirms it
+        (feeds/observe.py), which a store that has seen a later instant — an import, a run
+        with a later --now — would otherwise wait a poll for, answering from the future."""
+        from feeds.observe import progress
         from feeds.replay import ReplayFeed
 
-        if isinstance(self.feed, ReplayFeed):
-            now = self.clock.now()
-            await self.store.apply(await self.feed.states_at(now), now, render_alert, silent=True)
+        if not isinstance(self.feed, ReplayFeed):
+            return
+        now = self.clock.now()
+        states = await self.feed.states_at(now)
+        stored = await self.store.matches_by_key([s.key for s in states])
+
+        def behind(state: MatchState) -> bool:
+            old = stored.get(state.key)
+            if old is None:
+                return False
+            before, after = progress(old), progress(state)
+            return any(a < b for a, b in zip(after, before, strict=True))
+
+        # Only steps backwards: what moved forward is news for the engine to tell.
+        rewound = [s for s in states if behind(s)]
+        if rewound:
+            await self.store.apply(rewound, now, render_alert, silent=True)
 
     async def run(self, request: Request) -> Reply:
         """Every front end's way into the handlers: one place that times and counts commands."""

@@ -23,7 +23,8 @@ from babel.localedata import locale_identifiers
 from feeds.model import fold
 
 __all__ = [
-    "FLUENT", "flag_name", "generation", "loaded", "names_of", "territory_of", "warm_up",
+    "FLUENT", "every_loaded", "flag_name", "generation", "loaded", "names_of", "territory_of",
+    "warm_up",
 ]  # fmt: skip
 
 # Languages whose names also take prefixes and typos (every locale's exact name works):
@@ -61,8 +62,7 @@ def _index() -> _Fluent:
 
 async def loaded() -> None:
     """Wait, off the event loop, until the fluent names are loaded (at once when they are).
-    Every other locale's names follow in the background (`warm_up`): a first question
-    never waits the second or two they take."""
+    Every other locale's names come only when needed (`every_loaded`)."""
     if _fluent is None:
         await asyncio.to_thread(_index)
 
@@ -94,12 +94,26 @@ def _country(code: str) -> bool:
 
 
 def warm_up() -> None:
-    """Load the fluent names, then every CLDR locale's (call it in a worker thread)."""
-    global _every
+    """Load the fluent languages' names (call it in a worker thread)."""
     _index()
-    if _every is None:
-        every = sorted(i for i in locale_identifiers() if "_" not in i)
-        _every = _build(every)[0]
+
+
+def _load_every() -> None:
+    global _every
+    with _building:
+        if _every is None:
+            every = sorted(i for i in locale_identifiers() if "_" not in i)
+            _every = _build(every)[0]
+
+
+async def every_loaded() -> bool:
+    """Load every CLDR locale's names, off the event loop (a second or two, once): only
+    when a name is not found among the fluent languages', so neither start-up nor a live
+    replay pays for it. False when they were loaded already (nothing new to try)."""
+    if _every is not None:
+        return False
+    await asyncio.to_thread(_load_every)
+    return True
 
 
 def territory_of(name: str) -> str | None:

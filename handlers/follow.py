@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from feeds.model import fold
 from handlers.base import MAX_ARGS, Button, Reply, Request
-from handlers.lookup import competition_targets, not_found, team_targets, too_long
+from handlers.lookup import competition_targets, not_found, resolve_team, too_long
 from handlers.names import Resolution, Target, resolve
 from handlers.render import duration, esc, quote_arg, when
 from handlers.zones import choose_zone, offset_label
@@ -36,11 +36,11 @@ async def _target(req: Request, among: set[tuple[str, int]] | None = None) -> Ta
             f"Which team? e.g. <code>/{req.command} Belgium</code> or "
             f"<code>/{req.command} World Cup</code>."
         )
-    teams, comps = await team_targets(req), await competition_targets(req)
+    comps = await competition_targets(req)
     if among is not None:
-        teams = [t for t in teams if (t.kind, t.id) in among]
         comps = [c for c in comps if (c.kind, c.id) in among]
-    team = resolve(req.args, teams)
+    team_ids = None if among is None else {i for kind, i in among if kind == "team"}
+    team = await resolve_team(req, req.args, team_ids)
     comp = resolve(req.args, comps)
     exact = [t for t in (team.found, comp.found) if t and t.folded == fold(req.args)]
     if exact:

@@ -9,7 +9,7 @@ from typing import Any
 
 from feeds.model import fold
 from handlers.base import MAX_ARGS, Button, Reply, Request
-from handlers.countries import generation, loaded, names_of, territory_of
+from handlers.countries import every_loaded, generation, loaded, names_of, territory_of
 from handlers.names import Resolution, Target, resolve
 from handlers.render import quote_arg
 from storage.store import Competition, Store, Team
@@ -112,11 +112,25 @@ def not_found(req: Request, what: str, resolution: Resolution) -> Reply:
     return Reply(f"I don't know a {what} called “{asked}”. Try e.g. {example(req.command)}.")
 
 
+async def resolve_team(req: Request, name: str, among: set[int] | None = None) -> Resolution:
+    """The team `name` means: among the fluent languages' names first, then — only when
+    nothing comes close — every CLDR locale's exact names (loaded then, once)."""
+
+    async def targets() -> list[Target]:
+        found = await team_targets(req)
+        return found if among is None else [t for t in found if t.id in among]
+
+    resolution = resolve(name, await targets())
+    if resolution.found is None and not resolution.choices and await every_loaded():
+        resolution = resolve(name, await targets())
+    return resolution
+
+
 async def find_team(req: Request) -> Target | Reply:
     """The team named in the arguments, or the reply that explains why there is none."""
     if (reply := too_long(req)) is not None:
         return reply
-    resolution = resolve(req.args, await team_targets(req))
+    resolution = await resolve_team(req, req.args)
     return resolution.found or not_found(req, "team", resolution)
 
 
@@ -138,10 +152,9 @@ async def find_pair(req: Request) -> tuple[Target, Target] | Reply | None:
     pair = split_pair(req.args)
     if pair is None:
         return None
-    targets = await team_targets(req)
     found = []
     for name in pair:
-        resolution = resolve(name, targets)
+        resolution = await resolve_team(req, name)
         if resolution.found is None:
             return not_found(replace(req, args=name), "team", resolution)
         found.append(resolution.found)

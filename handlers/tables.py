@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from feeds.model import fold
 from handlers.base import Reply, Request
-from handlers.lookup import competition_targets, not_found, team_targets, too_long
+from handlers.lookup import competition_targets, not_found, resolve_team, too_long
 from handlers.names import Resolution, resolve
 from handlers.render import clip, esc
 from storage.store import Competition
@@ -122,7 +122,7 @@ async def table(req: Request) -> Reply:
 async def _team_table(req: Request, query: str) -> Reply | None:
     """`/table Belgium`: the table Belgium are in (their group, or their league) as of the
     clock; None when the words name no team either."""
-    team = resolve(query, await team_targets(req)).found
+    team = (await resolve_team(req, query)).found
     if team is None:
         return None
     now = req.clock.now()
