@@ -102,6 +102,8 @@ class Watch:
     def is_news(self, state: MatchState, event: Event) -> bool:
         if self.watching:
             return True
+        if self.last_observed is None:
+            return False  # a first look at the world: everything in it is catch-up
         # After a long gap, only the final whistle of a match that ended lately (by the
         # feed's own timestamp) is still worth a message: goals are recorded quietly.
         recent = state.updated is not None and self.now - state.updated <= CATCH_UP
