@@ -7,11 +7,16 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 from bot.clock import Clock
 from bot.delivery import Delivery, RateGate, Sender
 from bot.engine import LiveEngine
+from bot.ops import Metrics, Ops
 from bot.settings import Settings, SettingsError
 from feeds.base import Feed
+from handlers.base import Reply, Request
+from handlers.commands import dispatch
 from storage.store import Store
 
 log = logging.getLogger("matchday")
@@ -58,7 +63,9 @@ class Core:
     gate: RateGate
     delivery: Delivery
     engine: LiveEngine
+    metrics: Metrics = field(default_factory=Metrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _ops: web.AppRunner | None = None
     # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
     # wants the world as of now): a poll's observations must not interleave with another's.
     _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -70,7 +77,21 @@ class Core:
         gate = RateGate(settings.max_send_rate)
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
-        return cls(settings, clock, store, feed, gate, delivery, engine)
+        core = cls(settings, clock, store, feed, gate, delivery, engine)
+        if settings.metrics_listen is not None:
+            try:
+                core._ops = await Ops(core).serve(*settings.metrics_listen)
+            except OSError as exc:
+                await core.close()
+                raise SettingsError(
+                    f"MATCHDAY_METRICS_LISTEN: cannot listen there ({exc.strerror or exc})"
+                ) from exc
+        return core
+
+    async def run(self, request: Request) -> Reply:
+        """Every front end's way into the handlers: one place that times and counts commands."""
+        async with self.metrics.command(request.chat.platform):
+            return await dispatch(request)
 
     def add_sender(self, sender: Sender) -> None:
         self.delivery.senders[sender.platform] = sender
@@ -82,7 +103,7 @@ class Core:
 
     async def tick(self) -> None:
         try:
-            async with self._ticking:
+            async with self._ticking, self.metrics.tick():
                 await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")
@@ -108,5 +129,7 @@ class Core:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._ops is not None:
+            await self._ops.cleanup()
         await self.feed.aclose()
         await self.store.close()

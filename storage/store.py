@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -97,6 +98,12 @@ class PendingAlert:
     expires_at: datetime | None
     attempts: int
     next_attempt_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlerts:
+    counts: dict[str, int]  # by platform
+    oldest_seconds: float  # clock seconds since the oldest of them was queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -1010,6 +1017,24 @@ class Store:
             (to_db(now - window),),
         )
         return (row[0] if row else 0) / window.total_seconds()
+
+    async def due_alerts(self, platforms: Sequence[str], now: datetime) -> DueAlerts:
+        """Pending rows that could go now for these platforms: what health and metrics watch."""
+        if not platforms:
+            return DueAlerts({}, 0.0)
+        marks = ", ".join("?" * len(platforms))
+        rows = await self._all(
+            f"""
+            SELECT c.platform, COUNT(*), MIN(a.created_at)
+            FROM alerts a JOIN chats c ON c.id = a.chat_id
+            WHERE a.status = 'pending' AND c.platform IN ({marks})
+              AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
+            GROUP BY c.platform
+            """,
+            (*platforms, time.time()),
+        )
+        oldest = min((from_db(row[2]) for row in rows), default=now)
+        return DueAlerts({row[0]: row[1] for row in rows}, max(0.0, (now - oldest).total_seconds()))
 
     async def last_errors(self, limit: int = 5) -> list[tuple[int, str, str]]:
         rows = await self._all(
