@@ -99,7 +99,8 @@ class LiveEngine:
 
     async def _load(self, now: datetime) -> None:
         """The observation record a previous run left: its last look and the match clocks."""
-        last = await self.store.get_meta(LAST_OBSERVED)
+        # A store from before observations were recorded: its last poll is the best guess.
+        last = await self.store.get_meta(LAST_OBSERVED) or await self.store.get_meta(LAST_POLL)
         self._last_observed = from_db(last) if last else None
         try:
             raw = json.loads(await self.store.get_meta(CLOCKS) or "{}")
