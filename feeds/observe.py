@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -110,9 +109,6 @@ class Watch:
         return recent and event.kind in {EventKind.FULL_TIME, EventKind.PENALTIES}
 
 
-ClockStore = Callable[[str], Awaitable[str | None]]
-
-
 class Observer:
     """Turns what a feed says at each poll into states the store may apply (see module)."""
 
@@ -122,23 +118,23 @@ class Observer:
         self._held: dict[str, tuple[int, int, int]] = {}
         self.dirty: set[str] = set()  # clocks to persist
 
-    async def load(self, key: str, read: ClockStore) -> MatchClock:
-        if key not in self.clocks:
-            self.clocks[key] = MatchClock.loads(await read(key))
-        return self.clocks[key]
-
     def admit(
         self,
         old: MatchState | None,
         new: MatchState,
         now: datetime,
         last_observed: datetime | None,
+        *,
+        trust: bool = False,
     ) -> MatchState | None:
-        """The state to apply, or None to keep the stored one (stale, or not yet confirmed)."""
-        seen = self._updated.get(new.key)
+        """The state to apply, or None to keep the stored one (stale, or not yet confirmed).
+
+        `trust`: take the feed's word as it is (a replay rewound to an earlier instant).
+        """
+        seen = None if trust else self._updated.get(new.key)
         if new.updated is not None and seen is not None and new.updated < seen:
             return None  # a cached answer older than one already seen
-        if old is not None and _regressed(old, new):
+        if old is not None and not trust and _regressed(old, new):
             newer = new.updated is not None and seen is not None and new.updated > seen
             if not newer and self._held.get(new.key) != progress(new):
                 self._held[new.key] = progress(new)  # once is a glitch; twice, a correction

@@ -91,3 +91,31 @@ async def test_free_tier_says_what_is_known_and_no_scorers(tmp_path: Path) -> No
             assert any(f"GOAL</b> — Belgium 0–1 Real Madrid, {m}'" in goal for m in (58, 59, 60))
             reply = await ask(engine.store, "/scorers Real Madrid", now=clock.now())
             assert "Scorers are not in this feed" in reply.text and "(Real Madrid)" in reply.text
+
+
+async def test_a_rewound_replay_is_recorded_as_it_says_then_told_again(tmp_path: Path) -> None:
+    """A clock started before the store's last poll: the feed's earlier state is recorded
+    (no confirmation wait for the "regression"), and the match is told as it replays."""
+    from feeds.openfootball import load_bundled_world_cup_2018
+    from feeds.replay import ReplayFeed
+
+    store = await Store.open(tmp_path / "replay.db")
+    matches = load_bundled_world_cup_2018().matches
+    try:
+        later = HandClock(datetime(2018, 7, 3, 12, 0, tzinfo=UTC))
+        await LiveEngine(store, ReplayFeed(matches), later, on_alerts=lambda: None).tick()
+        key = "world-cup-2018:2018-07-02:belgium-japan"
+        assert (await store.match(key)).status is Status.FINISHED  # type: ignore[union-attr]
+        chat = await store.ensure_chat("test", 1, "private", None, "UTC")
+        japan = next(t for t in await store.teams() if t.name == "Japan")
+        await store.follow(chat.id, "team", japan.id, later.now())
+
+        clock = HandClock(datetime(2018, 7, 2, 17, 50, tzinfo=UTC))
+        engine = LiveEngine(store, ReplayFeed(matches), clock, on_alerts=lambda: None)
+        await engine.tick()
+        assert (await store.match(key)).status is Status.SCHEDULED  # type: ignore[union-attr]
+        await play(engine.tick, clock, datetime(2018, 7, 2, 18, 30, tzinfo=UTC))
+        told = await ledger_texts(store, chat.id)
+        assert told and told[0].startswith("🟢 <b>Kick-off: Belgium v Japan")
+    finally:
+        await store.close()
