@@ -143,8 +143,10 @@ class Observer:
         if new.updated is not None:
             self._updated[new.key] = max(new.updated, seen or new.updated)
         instant = self._instant(now, last_observed)
-        clock = self.clocks.setdefault(new.key, MatchClock())
+        clock = self.clocks.get(new.key) or MatchClock()
         self._note_periods(clock, old, new, instant, now)
+        if clock.kickoff or clock.second_half or clock.extra_time:
+            self.clocks[new.key] = clock  # only matches under way keep one
         # At a whistle the feed's minute stops (45, no added time): a goal first seen then
         # went in before it, which the observed clock places better.
         at_whistle = new.status is Status.HALF_TIME and clock.kickoff is not None
