@@ -25,6 +25,8 @@ from feeds.model import MatchState, Status
 
 #: The longest observation gap whose events are still news (a bot restarted after a crash).
 CATCH_UP = timedelta(minutes=30)
+#: Outside a watched period, an event estimated this recent is still told.
+JUST_NOW = timedelta(minutes=10)
 #: Polls closer than this bracket an event: it happened half-way between them.
 BRACKET = timedelta(minutes=2)
 
@@ -101,10 +103,14 @@ class Watch:
     def is_news(self, state: MatchState, event: Event) -> bool:
         if self.watching:
             return True
+        # A gap the bot did not watch (its first look, or a long one) is caught up quietly,
+        # but for what happened moments ago by the schedule's estimate (a bot started just
+        # after kick-off still says so) ...
+        if self.now - event.at <= JUST_NOW:
+            return True
         if self.last_observed is None:
-            return False  # a first look at the world: everything in it is catch-up
-        # After a long gap, only the final whistle of a match that ended lately (by the
-        # feed's own timestamp) is still worth a message: goals are recorded quietly.
+            return False
+        # ... and the final whistle of a match that ended lately by the feed's own timestamp.
         recent = state.updated is not None and self.now - state.updated <= CATCH_UP
         return recent and event.kind in {EventKind.FULL_TIME, EventKind.PENALTIES}
 

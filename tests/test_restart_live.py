@@ -32,16 +32,23 @@ ALERT_MARKS = ("🟢", "⚽", "⏸", "⏱", "🎯", "🏁", "❌")
 
 
 class ProcessClock:
-    """The virtual clock of the `matchday run` spawned last, as seen from the test."""
+    """The virtual clock of the `matchday run` spawned last, as seen from the test.
+
+    It starts running at the process's first request (its start-up poll), not at the spawn:
+    imports on a busy machine take seconds, minutes of match at this speed. So the fake is
+    never ahead of the bot's own clock, only a poll or so behind it.
+    """
 
     def __init__(self) -> None:
         self.start = datetime(2000, 1, 1, tzinfo=UTC)
-        self.began = time.monotonic()
+        self.began: float | None = None
 
     def restart(self, start: datetime) -> None:
-        self.start, self.began = start, time.monotonic()
+        self.start, self.began = start, None
 
     def __call__(self) -> datetime:
+        if self.began is None:
+            self.began = time.monotonic()
         return self.start + timedelta(seconds=(time.monotonic() - self.began) * SPEED)
 
 
@@ -99,7 +106,7 @@ async def test_sigkilled_late_and_down_across_full_time(
         fd.add(timeline)
         fake_telegram.push_message(CHAT, "/remind off")
         fake_telegram.push_message(CHAT, "/follow Belgium")
-        first_start = scheduled - 5 * MIN
+        first_start = scheduled - 15 * MIN
         async with matchday(fake_telegram, fd, clock, db, first_start, log) as first:
             await fake_telegram.wait_for(
                 lambda: any("1–1 Japan" in t for t in alerts(fake_telegram)), timeout=90
