@@ -37,6 +37,7 @@ class Settings:
     http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
+    ledger_days: float = 30.0
     log_format: str = "text"
     metrics_listen: tuple[str, int] | None = None  # (host, port) for /healthz and /metrics
     webhook_url: str | None = None  # webhook mode when set; long polling otherwise
@@ -104,6 +105,7 @@ class Settings:
             http_transport=transport,
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+            ledger_days=_positive(get("MATCHDAY_LEDGER_DAYS"), "MATCHDAY_LEDGER_DAYS", 30.0),
             log_format=log_format,
             metrics_listen=_listen(get("MATCHDAY_METRICS_LISTEN"), "MATCHDAY_METRICS_LISTEN"),
             webhook_url=webhook_url,
