@@ -190,10 +190,12 @@ class Delivery:
         # Rows settled (or their sent mark written) while a pending-rows query ran: its
         # snapshot may still call them pending.
         self._settled: set[int] = set()
-        # Accepted by the platform, waiting for the batched write that marks them sent.
-        self._sent: dict[int, int | None] = {}
+        # Accepted by the platform, waiting for the batched write that marks them sent; each
+        # send holds its slot until its future says the mark is committed.
+        self._sent: dict[int, tuple[int | None, asyncio.Future[None]]] = {}
         self._writing: set[int] = set()  # the batch of sent marks being written now
         self._sent_ready = asyncio.Event()
+        self._marker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -202,7 +204,6 @@ class Delivery:
 
     async def run(self) -> None:
         """Drain forever; cancelled at shutdown (rows in flight stay pending and go next time)."""
-        marker = asyncio.create_task(self._mark_sent_forever(), name="delivery-marks")
         try:
             while True:
                 self.drain_once_nowait(await self._pending())
@@ -214,9 +215,19 @@ class Delivery:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            marker.cancel()
-            await asyncio.gather(marker, return_exceptions=True)
+            await self._stop_marker()
             await self._write_sent_marks()
+
+    def _ensure_marker(self) -> None:
+        """The mark writer runs whenever sends are accepted (under `run` or `drain`)."""
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_sent_forever(), name="delivery-marks")
+
+    async def _stop_marker(self) -> None:
+        if self._marker is not None:
+            self._marker.cancel()
+            await asyncio.gather(self._marker, return_exceptions=True)
+            self._marker = None
 
     async def _mark_sent_forever(self) -> None:
         """One transaction for every send accepted since the last one: cheap at any rate."""
@@ -226,15 +237,32 @@ class Delivery:
             await self._write_sent_marks()
 
     async def _write_sent_marks(self) -> None:
-        if not self._sent:
-            return
-        batch, self._sent = self._sent, {}
-        self._writing.update(batch)
-        try:
-            await self.store.mark_sent_many(batch.items(), self.clock.now())
-        finally:
+        """Commit the marks of every accepted send so far, retrying until the write succeeds.
+
+        A batch that cannot be written (or whose write is cancelled) goes back for the next
+        write: a mark is never dropped, and its send keeps its slot until the mark commits.
+        """
+        delay = 0.05
+        while self._sent:
+            batch, self._sent = self._sent, {}
+            self._writing.update(batch)
+            try:
+                marks = [(alert_id, message_id) for alert_id, (message_id, _) in batch.items()]
+                await self.store.mark_sent_many(marks, self.clock.now())
+            except BaseException as exc:
+                self._sent = {**batch, **self._sent}
+                if not isinstance(exc, Exception):
+                    raise
+                log.exception("writing %d sent marks failed; trying again", len(batch))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            finally:
+                self._writing.difference_update(batch)
             self._settled.update(batch)
-            self._writing.difference_update(batch)
+            for _, done in batch.values():
+                if not done.done():
+                    done.set_result(None)
 
     async def _pending(self) -> list[PendingAlert]:
         self._settled.clear()
@@ -269,6 +297,7 @@ class Delivery:
             await self._write_sent_marks()  # so the next query sees every accepted send
             self.drain_once_nowait(await self._pending())
             if not self._tasks:
+                await self._stop_marker()
                 return
             await asyncio.wait(self._tasks)
 
@@ -301,8 +330,13 @@ class Delivery:
         match result.outcome:
             case Outcome.SENT:
                 self.sent += 1
-                self._sent[row.id] = result.message_id
+                marked = asyncio.get_running_loop().create_future()
+                self._sent[row.id] = (result.message_id, marked)
                 self._sent_ready.set()
+                self._ensure_marker()
+                # Hold the send slot until the mark is committed: at most `max_in_flight`
+                # sends are ever accepted-but-unmarked, so a SIGKILL repeats at most that many.
+                await asyncio.shield(marked)
             case Outcome.RETRY_AFTER:
                 self.gate.pause(row.chat.platform, result.retry_after)
                 self._note(row, f"rate limited for {result.retry_after:g}s")
