@@ -103,4 +103,9 @@ MIGRATIONS: list[str] = [
         competition_id, grp, status, home_id, away_id, score_home, score_away
     );
     """,
+    # 3: delivery claims rows (status 'sending') and takes each chat's oldest open row: find
+    #    it with one index seek, however much sent history the chat has.
+    """
+    CREATE INDEX alerts_open ON alerts(chat_id, id) WHERE status IN ('pending', 'sending');
+    """,
 ]

@@ -22,6 +22,7 @@ import aiosqlite
 
 from feeds.events import Event, EventKind, diff, with_goals
 from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from storage.health import Health
 from storage.schema import MIGRATIONS
 
 log = logging.getLogger("matchday.storage")
@@ -195,6 +196,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self.health = Health()  # background failures of this process, shown by /stats
         self._teams: list[Team] | None = None
         self._competitions: list[Competition] | None = None
         # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.

@@ -1,7 +1,8 @@
 """Running the real Matchday Telegram bot inside a test's event loop.
 
-The steps are exactly `Application.run_polling`'s, minus the signal handling and the
-blocking loop, so a test can talk to the bot through the fake Bot API while it runs.
+The steps are exactly `Application.run_polling`'s (post_stop included), minus the signal
+handling and the blocking loop, so a test can talk to the bot through the fake Bot API while
+it runs.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ async def running_bot(
     finally:
         await application.updater.stop()
         await application.stop()
+        assert application.post_stop is not None
+        await application.post_stop(application)
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)
