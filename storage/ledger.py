@@ -30,7 +30,7 @@ _JOINED_CHAT = ", ".join("c." + col for col in _CHAT_COLUMNS.split(", "))
 # next event's rows start.
 _CLAIMABLE = f"""
 SELECT {_ALERT_COLUMNS}, {_JOINED_CHAT}
-FROM alerts a JOIN chats c ON c.id = a.chat_id
+FROM alerts a CROSS JOIN chats c ON c.id = a.chat_id  -- in id order, by alerts_pending
 WHERE a.status = 'pending'
   AND c.platform IN ({{platforms}})
   AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
