@@ -130,9 +130,15 @@ class Delivery:
         self._stopping = False
         try:
             while not self._stopping:
-                await self._fill()
+                wait = IDLE_CHECK
                 try:
-                    async with asyncio.timeout(IDLE_CHECK):
+                    await self._fill()
+                except Exception as exc:  # a locked or failing database: sends in flight go on
+                    log.exception("claiming alerts failed; trying again")
+                    self.store.health.failed("claims", exc)
+                    wait = IDLE_CHECK * 2
+                try:
+                    async with asyncio.timeout(wait):
                         await self._wake.wait()
                 except TimeoutError:
                     pass

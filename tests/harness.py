@@ -20,6 +20,10 @@ from bot.app import build_application
 from bot.clock import Clock
 from bot.core import Core
 from bot.settings import Settings
+from feeds.openfootball import load_bundled_world_cup_2018
+from feeds.replay import ReplayFeed
+from handlers.alerts import render_alert
+from storage.store import Store
 from tests.fake_telegram import FakeTelegram
 
 #: Values of MATCHDAY_HTTP; every end-to-end test runs once with each.
@@ -72,3 +76,20 @@ async def running_bot(
 
 def core_of(application: Application) -> Core:
     return application.bot_data["core"]
+
+
+async def seed_followers(db: Path, chats: list[int], now: datetime, team: str = "Japan") -> None:
+    """Chats that already follow `team`, as if each had sent /follow earlier."""
+    store = await Store.open(db)
+    try:
+        feed = ReplayFeed(load_bundled_world_cup_2018().matches)
+        states = [feed.state_at(m, now) for m in load_bundled_world_cup_2018().matches]
+        await store.apply(states, now, render_alert, silent=True)
+        (target,) = [t for t in await store.teams() if t.name == team]
+        for chat_id in chats:
+            kind = "supergroup" if chat_id < 0 else "private"
+            chat = await store.ensure_chat("telegram", chat_id, kind, f"chat {chat_id}", "UTC")
+            await store.set_reminders(chat.id, [])
+            await store.follow(chat.id, "team", target.id, now)
+    finally:
+        await store.close()

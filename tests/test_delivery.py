@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sqlite3
@@ -12,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.delivery import MAX_IN_FLIGHT
-from feeds.openfootball import load_bundled_world_cup_2018
-from feeds.replay import ReplayFeed
-from handlers.alerts import render_alert
-from storage.store import Store
 from tests.fake_telegram import FakeError, FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
-from tests.harness import core_of, running_bot
+from tests.harness import core_of, running_bot, seed_followers
 from tests.harness import transport as transport
 from tests.test_restart import matchday_process
 
@@ -26,23 +23,6 @@ pytestmark = pytest.mark.usefixtures("transport")  # every test once per MATCHDA
 
 BEFORE_HARAGUCHI = datetime(2018, 7, 2, 19, 4, 57, tzinfo=UTC)  # his 48' shows at 19:05:00Z
 GOAL = "Haraguchi 48'"
-
-
-async def seed_followers(db: Path, chats: list[int], now: datetime, team: str = "Japan") -> None:
-    """Chats that already follow `team`, as if each had sent /follow earlier."""
-    store = await Store.open(db)
-    try:
-        feed = ReplayFeed(load_bundled_world_cup_2018().matches)
-        states = [feed.state_at(m, now) for m in load_bundled_world_cup_2018().matches]
-        await store.apply(states, now, render_alert, silent=True)
-        (target,) = [t for t in await store.teams() if t.name == team]
-        for chat_id in chats:
-            kind = "supergroup" if chat_id < 0 else "private"
-            chat = await store.ensure_chat("telegram", chat_id, kind, f"chat {chat_id}", "UTC")
-            await store.set_reminders(chat.id, [])
-            await store.follow(chat.id, "team", target.id, now)
-    finally:
-        await store.close()
 
 
 def goal_sends(fake: FakeTelegram) -> list[tuple[int, float]]:
@@ -65,8 +45,10 @@ async def test_500_followers_one_goal_within_limits(
     assert len(got) == len(set(got)) == len(chats)  # each chat once
     assert set(got) == set(chats), set(got) ^ set(chats)
     assert fake_telegram.too_many_requests == 0
-    elapsed = sends[-1][1] - sends[0][1]
-    assert len(sends) / elapsed >= 0.9 * 30
+    # Paced at the limit: the typical gap between two sends (the fake's clock) is 1/30 s.
+    # The median, not the total: a busy machine's stalls are not the bot's pacing.
+    gaps = sorted(b - a for (_, a), (_, b) in itertools.pairwise(sends))
+    assert gaps[len(gaps) // 2] <= 1 / (0.9 * 30), gaps[len(gaps) // 2]
     reply_at = next(s.time for s in fake_telegram.sent if s.chat_id == 77)
     assert reply_at < sends[-100][1]  # answered ahead of the queue, not after it
 
