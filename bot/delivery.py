@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import heapq
 import logging
 import random
 import time
@@ -44,6 +45,15 @@ FLOOD_CHATS = 3  # 429s for this many different chats within FLOOD_WINDOW pause 
 FLOOD_WINDOW = 10.0
 STOP_GRACE = 15.0  # seconds a SIGTERM waits for sends already on the wire
 IDLE_CHECK = 1.0  # seconds between looks at the ledger when nothing woke delivery
+
+
+MIN_JITTER = 0.8
+
+
+def backoff(attempts: int, jitter: float) -> float:
+    """Seconds (on the bot's clock) before the next try of a row that failed `attempts`
+    times: 1, 2, 4, ... up to 5 minutes, times `jitter` so retries of a fan-out spread out."""
+    return min(BACKOFF_CAP, 2.0**attempts) * jitter
 
 
 class Outcome(enum.Enum):
@@ -115,6 +125,7 @@ class Delivery:
         self._sent_ready = asyncio.Event()
         self._marker: asyncio.Task[None] | None = None
         self._filling = asyncio.Lock()
+        self._due: list[float] = []  # heap: when rows this process put off come due
 
     def wake(self) -> None:
         """New rows are in the ledger: look now rather than at the next idle check."""
@@ -130,7 +141,7 @@ class Delivery:
         self._stopping = False
         try:
             while not self._stopping:
-                wait = IDLE_CHECK
+                wait = self._next_due()
                 try:
                     await self._fill()
                 except Exception as exc:  # a locked or failing database: sends in flight go on
@@ -146,6 +157,21 @@ class Delivery:
         finally:
             if not self._stopping:  # cancelled or failed: leave nothing half done
                 await asyncio.shield(self._finish(grace=0.0))
+
+    def _next_due(self) -> float:
+        """Real seconds until the next look at the ledger: the idle check, or sooner when a
+        row this process put off (backoff, a chat's 429) comes due, on the bot's clock."""
+        now = self._now()
+        while self._due and self._due[0] <= now:
+            heapq.heappop(self._due)
+        if not self._due:
+            return IDLE_CHECK
+        return min(IDLE_CHECK, max(0.01, (self._due[0] - now) / self.clock.speed))
+
+    def _put_off(self, alert_id: int, at: float, error: str | None, *, attempt: bool = False
+                 ) -> Awaitable[None]:  # fmt: skip
+        heapq.heappush(self._due, at)
+        return self._write(self.ledger.release, [alert_id], at, error, attempt=attempt)
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         """Stop claiming, let the sends on the wire finish (up to `grace` seconds), write
@@ -211,7 +237,7 @@ class Delivery:
         except Exception as exc:
             log.exception("delivery of alert %d failed unexpectedly", row.id)
             self.store.health.failed("delivery", exc)
-            await self._write(self.ledger.release, [row.id], self._now() + 60.0, str(exc))
+            await self._put_off(row.id, self._now() + 60.0, str(exc))
         self._tasks.pop(row.id, None)
         self._on_wire.discard(row.id)
         self.gate.forget(row.chat)
@@ -250,7 +276,7 @@ class Delivery:
                 self._note(row, result.error or f"rate limited for {result.retry_after:g}s")
                 self.throttled(row.chat, result.retry_after)
                 later = now + result.retry_after * self.clock.speed
-                await self._write(ledger.release, [row.id], later, result.error)
+                await self._put_off(row.id, later, result.error)
             case Outcome.UNAUTHORIZED:
                 self.gate.pause(row.chat.platform, AUTH_PAUSE)
                 if row.chat.platform not in self._refused:
@@ -268,10 +294,9 @@ class Delivery:
                 await self._write(self.store.migrate_chat, row.chat.id, result.new_chat_id)
                 await self._write(ledger.release, [row.id], None, result.error, attempt=True)
             case Outcome.TRANSIENT if row.attempts + 1 < MAX_ATTEMPTS:
-                delay = min(BACKOFF_CAP, 2.0**row.attempts) * random.uniform(0.8, 1.0)
+                delay = backoff(row.attempts, random.uniform(MIN_JITTER, 1.0))
                 self._note(row, result.error)
-                await self._write(ledger.release, [row.id], now + delay, result.error,
-                                  attempt=True)  # fmt: skip
+                await self._put_off(row.id, now + delay, result.error, attempt=True)
             case _:
                 self._note(row, result.error)
                 await self._write(ledger.settle, row.id, "failed",

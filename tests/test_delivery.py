@@ -162,3 +162,38 @@ async def test_sigkill_mid_fan_out_delivers_the_rest(
     repeats = len(got) - len(set(got))
     assert repeats <= claimed, (repeats, claimed)  # at most the claims at the kill
     assert fake_telegram.too_many_requests == 0
+
+
+async def test_sigterm_mid_fan_out_then_restart_repeats_nothing_and_loses_nothing(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    db, log = tmp_path / "bot.db", tmp_path / "bot.log"
+    chats = list(range(30_000, 30_600))
+    await seed_followers(db, chats, BEFORE_HARAGUCHI)
+    start = BEFORE_HARAGUCHI.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake_telegram.enforce_limits = True
+    fake_telegram.overall_per_second = 200
+    os.environ["MATCHDAY_MAX_SEND_RATE"] = "200"
+    os.environ["MATCHDAY_POLL_SECONDS"] = "1"
+    try:
+        async with matchday_process(fake_telegram, db, start, 1, log) as first:
+            await fake_telegram.wait_for(lambda: len(goal_sends(fake_telegram)) >= 150, timeout=60)
+            first.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                assert await first.wait() == 0
+        with sqlite3.connect(db) as conn:
+            counts = dict(conn.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"))
+        assert counts.get("sending", 0) == 0  # every send finished and marked, or handed back
+        assert counts.get("pending", 0) > 0, "the signal came too late to test anything"
+        assert counts["sent"] == len(goal_sends(fake_telegram))  # marked = arrived
+        later = (BEFORE_HARAGUCHI + timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        async with matchday_process(fake_telegram, db, later, 1, log):
+            await fake_telegram.wait_for(
+                lambda: set(chats) <= {c for c, _ in goal_sends(fake_telegram)}, timeout=60
+            )
+    finally:
+        del os.environ["MATCHDAY_MAX_SEND_RATE"], os.environ["MATCHDAY_POLL_SECONDS"]
+    got = [chat for chat, _ in goal_sends(fake_telegram)]
+    assert sorted(got) == chats  # each chat exactly once: zero lost, zero repeated
+    assert fake_telegram.too_many_requests == 0
+    assert fake_telegram.token not in log.read_text()

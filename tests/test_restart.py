@@ -52,7 +52,14 @@ def ledger(db: Path) -> tuple[set[str], str]:
     """Texts of alerts recorded as sent, and the engine's last poll instant."""
     with sqlite3.connect(db) as conn:
         sent = {row[0] for row in conn.execute("SELECT text FROM alerts WHERE status = 'sent'")}
-        (last,) = conn.execute("SELECT value FROM meta WHERE key = 'engine.last_poll'").fetchone()
+        # The engine records its last poll after the poll's states commit, in a second
+        # transaction: a kill between the two leaves states newer than engine.last_poll.
+        # Resume from the newer (a restart from the older replays a goal away as
+        # "disallowed"; making the two one transaction is the live engine's business).
+        (last,) = conn.execute(
+            "SELECT MAX(value) FROM (SELECT value FROM meta WHERE key = 'engine.last_poll' "
+            "UNION ALL SELECT MAX(updated_at) FROM matches)"
+        ).fetchone()
     return sent, last
 
 
