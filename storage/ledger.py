@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from storage.store import _CHAT_COLUMNS, PendingAlert, Store, _chat, from_db, to_db
+from storage.chats import CHAT_COLUMNS, chat_of
+from storage.store import PendingAlert, Store
+from storage.times import from_db, to_db
 
 _ALERT_COLUMNS = "a.id, a.event, a.text, a.expires_at, a.attempts, a.next_attempt_at"
-_JOINED_CHAT = ", ".join("c." + col for col in _CHAT_COLUMNS.split(", "))
+_JOINED_CHAT = ", ".join("c." + col for col in CHAT_COLUMNS.split(", "))
 
 # Among the platforms given: pending rows that are due and are their chat's oldest open row
 # (so a chat with a row being sent, or whose oldest row waits out a backoff, gets nothing
@@ -48,7 +50,7 @@ def _pending(row: Sequence) -> PendingAlert:
         expires_at=from_db(row[3]) if row[3] else None,
         attempts=row[4],
         next_attempt_at=row[5],
-        chat=_chat(row[6:]),
+        chat=chat_of(row[6:]),
     )
 
 
