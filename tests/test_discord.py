@@ -499,6 +499,7 @@ def http_error(kind: type[discord.HTTPException], status: int, **headers: str) -
         (http_error(discord.NotFound, 404), Outcome.FORBIDDEN),
         (http_error(discord.DiscordServerError, 503), Outcome.TRANSIENT),
         (http_error(discord.HTTPException, 400), Outcome.REJECTED),
+        (http_error(discord.HTTPException, 401), Outcome.UNAUTHORIZED),
         (aiohttp.ClientConnectionError("refused"), Outcome.TRANSIENT),
         (TimeoutError(), Outcome.TRANSIENT),
     ],

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -245,21 +245,26 @@ async def test_a_locked_database_and_failing_writes_lose_and_repeat_nothing(
     store: Store, fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     await seed(store, "telegram", range(10_000, 10_400))
-    other = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+    # Another process's connection; its calls block, so they run off the event loop.
+    other = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None, check_same_thread=False)
+
+    def sql(statement: str) -> Awaitable[object]:
+        return asyncio.to_thread(other.execute, statement)
+
     async with telegram(fake_telegram) as sender:
         async with delivering(Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(200))):
             await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 50, timeout=30)
             # An operator's sqlite3 holds the write lock longer than the 5 s busy timeout.
-            other.execute("BEGIN IMMEDIATE")
+            await sql("BEGIN IMMEDIATE")
             await asyncio.sleep(6.0)
-            other.execute("COMMIT")
+            await sql("COMMIT")
             # Then the disk fails every sent mark for a while.
-            other.execute(
+            await sql(
                 "CREATE TRIGGER fail_marks BEFORE UPDATE OF status ON alerts "
                 "WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
             )
             await asyncio.sleep(1.0)
-            other.execute("DROP TRIGGER fail_marks")
+            await sql("DROP TRIGGER fail_marks")
             await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 400, timeout=60)
             for _ in range(100):
                 if (await statuses(store))["sent"] == 400:
