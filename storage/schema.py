@@ -114,7 +114,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alerts_errors ON alerts(id) WHERE last_error IS NOT NULL;
     CREATE INDEX chats_inactive ON chats(id) WHERE active = 0;
     """,
-    # 4: the source of truth the replay feed tells on the clock (imported seasons whole, as
+    # 4: delivery claims rows (status 'sending') and takes each chat's oldest open row: find
+    #    it with one index seek, however much sent history the chat has.
+    """
+    CREATE INDEX alerts_open ON alerts(chat_id, id) WHERE status IN ('pending', 'sending');
+    """,
+    # 5: the source of truth the replay feed tells on the clock (imported seasons whole, as
     #    JSON), apart from `matches`, which holds only what was observed by `now`. Teams:
     #    one name is one team only within a scope (a league's country, or "international"
     #    for national teams), so Nacional of Uruguay and of Portugal stay two; placeholder
