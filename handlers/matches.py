@@ -48,10 +48,17 @@ async def scorers(req: Request) -> Reply:
     head = f"<b>{scoreline(match)}</b> · {esc(match.stage)}"
     if match.score in (None, (0, 0)):
         return Reply(f"{head}\nNo goals.")
-    # A goal without a scorer was inferred from the score (the source gives no details):
-    # its minute is when the score was seen to change, not when it went in, so no minute.
+    # A goal without a scorer was inferred from the score (the source gives no details).
+    # Watched live, its minute is when the bot saw the score change; from an imported file
+    # it would be invented (a whole match arrives at once), so none is shown.
     known = sorted((g for g in match.goals if g.scorer), key=lambda g: g.sort_key)
     if not known:
+        if match.goals and not await req.store.from_source(match.key):
+            seen = ", ".join(
+                f"{g.clock} ({esc(match.home.name if g.side == 1 else match.away.name)})"
+                for g in sorted(match.goals, key=lambda g: g.sort_key)
+            )
+            return Reply(f"{head}\nScorers are not in this feed. Goals: {seen}.")
         return Reply(f"{head}\nGoal details aren't available for this match: the source "
                      "gives only the score.")  # fmt: skip
     lines = [head, *(goal_line(g, match) for g in known)]

@@ -64,6 +64,10 @@ class SourceMatches:
         """Changes whenever the stored truth does (a cheap check before reloading it)."""
         return await self.get_meta(SOURCES_VERSION) or "0"
 
+    async def from_source(self, key: str) -> bool:
+        """Whether the match is told from an imported file (not observed from a live feed)."""
+        return bool(await self._all("SELECT 1 FROM source_matches WHERE key = ?", (key,)))
+
     async def source_matches(self) -> list[MatchState]:
         """Every stored source match, in kick-off order."""
         rows = await self._all("SELECT state FROM source_matches")
