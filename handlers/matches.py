@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from feeds.model import MatchState, fold
 from handlers.base import Reply, Request
-from handlers.lookup import find_pair, find_team, resolve_team, split_pair
-from handlers.names import Target
+from handlers.lookup import find_pair, find_team, split_pair, team_targets
+from handlers.names import Target, resolve
 from handlers.render import (
     clip,
     esc,
@@ -98,7 +98,8 @@ async def _pair(req: Request) -> tuple[Target, Target] | Reply | None:
     """"A v B" as two teams, unless the whole argument is itself one team's name."""
     if split_pair(req.args) is None:
         return None
-    whole = await resolve_team(req, req.args)
+    # Not resolve_team: a miss here must not load every locale's names (a pair is likelier).
+    whole = resolve(req.args, await team_targets(req))
     if whole.found is not None and whole.found.folded == fold(req.args):
         return None
     return await find_pair(req)
