@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings, SettingsError
 from handlers.alerts import render_alert
 from storage.store import Store
 from tests.conftest import ask, assert_valid_reply, plain_text
@@ -147,3 +148,17 @@ async def test_a_broken_zone_among_500_followers_blocks_nobody(
     (text,) = [s.text for s in fake_telegram.sent if s.chat_id == broken and GOAL in s.text]
     assert "Belgium 0–1 Japan" in text
     assert (counts["sent"], counts["pending"], counts["failed"]) == (500, 0, 0)
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Europe/Atlantis"])
+def test_the_default_zone_must_load_everywhere(zone: str) -> None:
+    with pytest.raises(SettingsError, match="MATCHDAY_TIMEZONE"):
+        Settings.load(env={"MATCHDAY_TIMEZONE": zone})
+    assert Settings.load(env={"MATCHDAY_TIMEZONE": "Asia/Tokyo"}).timezone == "Asia/Tokyo"
+
+
+async def test_discord_suggests_only_zones_timezone_accepts() -> None:
+    from bot.discord import suggest_zone
+
+    assert await suggest_zone(None, "local") == []  # type: ignore[arg-type]
+    assert (await suggest_zone(None, "bruss"))[0] == "Europe/Brussels"  # type: ignore[arg-type]
