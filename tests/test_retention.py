@@ -141,6 +141,7 @@ async def test_stats_and_housekeeping_read_indexes_not_tables(store: Store) -> N
     env = {"MATCHDAY_ADMINS": "4242"}
     text = plain_text((await ask(store, "/stats", env=env)).text)
     assert "Alert ledger" in text and "sent: 0" in text and "inactive_chats: 0" in text
+    assert "settled alerts kept: 30 days" in text
     stats = await plans(store, lambda: ask(store, "/stats", env=env))
     assert any("alerts_sent" in d for d in stats) and any("alerts_settled" in d for d in stats)
     assert full_scans(stats) == [], stats
@@ -168,6 +169,7 @@ async def test_matchday_stats_counts_from_the_same_indexes(
     assert await print_stats(Settings.load(env={"MATCHDAY_DB": str(db)})) == 0
     out = capsys.readouterr().out
     assert "sent: 3" in out and "failed: 2" in out and "pending: 0" in out
+    assert "kept: 30 days" in out
 
 
 async def test_the_ledger_indexes_leave_a_fan_outs_inserts_alone(store: Store) -> None:

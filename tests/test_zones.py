@@ -162,3 +162,11 @@ async def test_discord_suggests_only_zones_timezone_accepts() -> None:
 
     assert await suggest_zone(None, "local") == []  # type: ignore[arg-type]
     assert (await suggest_zone(None, "bruss"))[0] == "Europe/Brussels"  # type: ignore[arg-type]
+
+
+async def test_settings_says_when_the_stored_zone_no_longer_loads(store: Store) -> None:
+    await ask(store, "/settings")
+    await store._db.execute("UPDATE chats SET timezone = ? WHERE external_id = 100", (BROKEN,))
+    text = plain_text((await ask(store, "/settings")).text)
+    assert f"Time zone: {BROKEN} — not a zone this bot can load any more" in text
+    assert "times are shown in UTC" in text
