@@ -37,9 +37,15 @@ def make_feed(settings: Settings) -> Feed:
 
         if not settings.football_data_token:
             raise SettingsError("MATCHDAY_FEED=football-data needs FOOTBALL_DATA_TOKEN")
-        client = FootballDataClient(settings.football_data_token, settings.football_data_url)
+        client = FootballDataClient(
+            settings.football_data_token,
+            settings.football_data_url,
+            max_requests_per_minute=settings.football_data_rate,
+        )
         return FootballDataFeed(
-            client, settings.football_data_competitions or FREE_TIER_COMPETITIONS
+            client,
+            settings.football_data_competitions or FREE_TIER_COMPETITIONS,
+            max_requests_per_minute=settings.football_data_rate,
         )
     from feeds.openfootball import load_bundled_world_cup_2018
     from feeds.replay import ReplayFeed
@@ -63,6 +69,9 @@ class Core:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     next_prune: datetime | None = None  # on the clock; None: prune on the next tick
     _ops: web.AppRunner | None = None
+    # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
+    # wants the world as of now): a poll's observations must not interleave with another's.
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -97,7 +106,7 @@ class Core:
 
     async def tick(self) -> None:
         try:
-            async with self.metrics.tick():
+            async with self._ticking, self.metrics.tick():
                 await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")

@@ -31,6 +31,7 @@ class Settings:
     football_data_token: str | None = field(default=None, repr=False)
     football_data_url: str = DEFAULT_FOOTBALL_DATA_URL
     football_data_competitions: tuple[str, ...] = ()
+    football_data_rate: int = 10
     max_send_rate: float = 30.0
     admins: frozenset[int] = frozenset()
     poll_seconds: float = 30.0
@@ -99,6 +100,9 @@ class Settings:
                 for code in (get("FOOTBALL_DATA_COMPETITIONS") or "").split(",")
                 if code.strip()
             ),
+            football_data_rate=int(
+                _positive(get("FOOTBALL_DATA_RATE"), "FOOTBALL_DATA_RATE", 10.0)
+            ) or 1,
             max_send_rate=_positive(get("MATCHDAY_MAX_SEND_RATE"), "MATCHDAY_MAX_SEND_RATE", 30.0),
             admins=frozenset(_ids(get("MATCHDAY_ADMINS"))),
             poll_seconds=_positive(get("MATCHDAY_POLL_SECONDS"), "MATCHDAY_POLL_SECONDS", 30.0),

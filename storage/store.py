@@ -22,6 +22,7 @@ import aiosqlite
 
 from feeds.events import Event, EventKind, diff, with_goals
 from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from feeds.observe import Watch
 from storage.chats import (
     CHAT_COLUMNS,
     Chat,
@@ -35,7 +36,6 @@ from storage.times import from_db, to_db
 log = logging.getLogger("matchday.storage")
 
 Renderer = Callable[[Event, MatchState, ZoneInfo], str]
-STALE_AFTER = timedelta(minutes=10)
 MAX_REMINDER_MINUTES = 7 * 24 * 60  # a week ahead is the longest lead /remind accepts
 NEAR_REMINDER_MINUTES = 120  # leads up to this are found from the matches' side each tick
 # The rarer settled states, exactly as the partial index `alerts_settled` is declared: SQLite
@@ -501,11 +501,14 @@ class Store(ChatsRepository):
         render: Renderer,
         *,
         silent: bool = False,
+        watch: Watch | None = None,
     ) -> ApplyResult:
         """Store what a feed reports and queue the alerts it causes, in one transaction.
 
-        Events older than `STALE_AFTER` on the match clock are recorded silently: a bot that
-        starts mid-match (or imports a finished season) does not flood chats with old goals.
+        Which events are news is decided by observation, never by the minute: `silent`
+        (an import, a rewound clock) records everything quietly; `watch` says how closely
+        the engine watched (a gap it did not observe is caught up quietly, feeds/observe.py);
+        without either, every new event is news.
         """
         incoming = list(states)
         changed = alerts = quiet = 0
@@ -536,11 +539,28 @@ class Store(ChatsRepository):
             )
             for state, events in updates:
                 changed += 1
-                fresh = [e for e in events if not silent and e.at >= now - STALE_AFTER]
+                fresh = [
+                    e
+                    for e in events
+                    if not silent and (watch is None or watch.is_news(state, e))
+                ]
                 quiet += len(events) - len(fresh)
                 if fresh:
                     alerts += await self._queue(db, ids[state.key], state, fresh, now, render)
         return ApplyResult(changed, alerts, quiet)
+
+    async def matches_by_key(self, keys: list[str]) -> dict[str, MatchState]:
+        """The stored state of these matches (those the store knows)."""
+        return await self._matches_by_key(keys)
+
+    async def stuck_keys(self, kicked_off_before: datetime) -> list[str]:
+        """Matches stored as in play that kicked off before then: to settle by id."""
+        rows = await self._all(
+            "SELECT key FROM matches INDEXED BY matches_status "
+            "WHERE status IN ('live', 'half_time', 'extra_time', 'penalties') AND kickoff < ?",
+            (to_db(kicked_off_before),),
+        )
+        return [row[0] for row in rows]
 
     async def _matches_by_key(self, keys: list[str]) -> dict[str, MatchState]:
         found: dict[str, MatchState] = {}
