@@ -182,3 +182,25 @@ async def test_the_ledger_indexes_leave_a_fan_outs_inserts_alone(store: Store) -
     assert len(ledger) == 4
     for sql in ledger.values():
         assert " WHERE " in sql and " IN (" not in sql.upper(), sql
+
+
+async def test_a_store_from_the_first_ledger_indexes_is_upgraded(tmp_path: Path) -> None:
+    """Migration 3 shipped full indexes on alerts; migration 4 replaces them in place."""
+    from storage.schema import MIGRATIONS
+
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as old:
+        for script in MIGRATIONS[:3]:
+            old.executescript(script)
+        old.execute("PRAGMA user_version = 3")
+    old.close()
+    store = await Store.open(path)
+    try:
+        rows = await store._all("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+        (version,) = await store._one("PRAGMA user_version") or (0,)
+    finally:
+        await store.close()
+    indexes = dict(rows)
+    assert version == len(MIGRATIONS) and "alerts_status" not in indexes
+    for name in ("alerts_sent", "alerts_settled", "alerts_match"):
+        assert " WHERE " in indexes[name], name
