@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from handlers.zones import portable_zones
+from handlers.zones import usable_zone
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
@@ -62,7 +62,7 @@ class Settings:
         zone = get("MATCHDAY_TIMEZONE") or "UTC"
         # Every new chat gets this zone: only names tzdata ships, which load on every host
         # (`localtime` loads here and perhaps nowhere else), as /timezone accepts.
-        if zone not in portable_zones():
+        if not usable_zone(zone):
             raise SettingsError(
                 f"MATCHDAY_TIMEZONE: unknown time zone {zone!r} (an IANA name such as "
                 "Europe/Brussels)"
