@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from storage.chats import (
     chat_of,
     zone_or_utc,
 )
+from storage.health import Health
 from storage.schema import MIGRATIONS
 from storage.times import from_db, to_db
 
@@ -44,11 +44,13 @@ _RARE = "(status = 'failed' OR status = 'expired' OR status = 'inactive')"
 # How /stats counts each status: each condition is answered by one partial index.
 _COUNTED = {
     "pending": "status = 'pending'",
+    "sending": "status = 'sending'",
     "sent": "status = 'sent'",
     "failed": f"{_RARE} AND status = 'failed'",
     "expired": f"{_RARE} AND status = 'expired'",
     "inactive": f"{_RARE} AND status = 'inactive'",
 }
+LEDGER_STATUSES = tuple(_COUNTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ class Store(ChatsRepository):
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self.health = Health()  # background failures of this process, shown by /stats
         self._teams: list[Team] | None = None
         self._competitions: list[Competition] | None = None
         # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.
@@ -835,32 +838,6 @@ class Store(ChatsRepository):
             for row in rows
         ]
 
-    async def mark_sent_many(self, sent: Iterable[tuple[int, int | None]], now: datetime) -> None:
-        """Mark a batch of accepted sends in one transaction."""
-        stamp = to_db(now)
-        async with self.transaction() as db:
-            await db.executemany(
-                "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
-                "attempts = attempts + 1 WHERE id = ?",
-                [(stamp, message_id, alert_id) for alert_id, message_id in sent],
-            )
-
-    async def mark_failed(self, alert_id: int, error: str, *, status: str = "failed") -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET status = ?, last_error = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                (status, error[:500], alert_id),
-            )
-
-    async def retry_later(self, alert_id: int, at: float, error: str) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                (at, error[:500], alert_id),
-            )
-
     async def ledger_counts(self) -> dict[str, int]:
         """Rows per status and inactive chats, each read from a partial index, in one trip.
 
@@ -917,7 +894,7 @@ class Store(ChatsRepository):
               AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
             GROUP BY c.platform
             """,
-            (*platforms, time.time()),
+            (*platforms, now.timestamp()),  # backoffs are on the bot's clock (ledger.py)
         )
         oldest = min((from_db(row[2]) for row in rows), default=now)
         return DueAlerts({row[0]: row[1] for row in rows}, max(0.0, (now - oldest).total_seconds()))

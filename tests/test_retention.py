@@ -60,7 +60,7 @@ def statuses(path: Path) -> dict[str, int]:
     return dict(rows)
 
 
-PARTIAL = ("alerts_pending", "chats_inactive", "alerts_errors")
+PARTIAL = ("alerts_pending", "alerts_sending", "chats_inactive", "alerts_errors")
 KEPT = {"recent-sent": 70, "old-pending": 5, "old-inactive": 3, "reminder": 1}
 
 
@@ -181,14 +181,15 @@ async def test_the_ledger_indexes_leave_a_fan_outs_inserts_alone(store: Store) -
     WHERE is built again for every inserted row: it doubled the insert's cost.)"""
     rows = await store._all("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
     ledger = {name: sql for name, sql in rows if name in
-              {"alerts_sent", "alerts_settled", "alerts_errors", "alerts_match"}}  # fmt: skip
-    assert len(ledger) == 4
+              {"alerts_sent", "alerts_settled", "alerts_errors", "alerts_match",
+               "alerts_sending"}}  # fmt: skip
+    assert len(ledger) == 5
     for sql in ledger.values():
         assert " WHERE " in sql and " IN (" not in sql.upper(), sql
 
 
 async def test_a_store_from_the_first_ledger_indexes_is_upgraded(tmp_path: Path) -> None:
-    """Migration 3 shipped full indexes on alerts; migration 4 replaces them in place."""
+    """Migration 3 shipped full indexes on alerts; migration 5 replaces them in place."""
     from storage.schema import MIGRATIONS
 
     path = tmp_path / "v3.db"
@@ -205,5 +206,5 @@ async def test_a_store_from_the_first_ledger_indexes_is_upgraded(tmp_path: Path)
         await store.close()
     indexes = dict(rows)
     assert version == len(MIGRATIONS) and "alerts_status" not in indexes
-    for name in ("alerts_sent", "alerts_settled", "alerts_match"):
+    for name in ("alerts_sent", "alerts_settled", "alerts_match", "alerts_sending"):
         assert " WHERE " in indexes[name], name
