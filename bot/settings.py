@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+from handlers.zones import usable_zone
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
@@ -59,10 +60,13 @@ class Settings:
             return value or None
 
         zone = get("MATCHDAY_TIMEZONE") or "UTC"
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(f"MATCHDAY_TIMEZONE: unknown time zone {zone!r}") from exc
+        # Every new chat gets this zone: only names tzdata ships, which load on every host
+        # (`localtime` loads here and perhaps nowhere else), as /timezone accepts.
+        if not usable_zone(zone):
+            raise SettingsError(
+                f"MATCHDAY_TIMEZONE: unknown time zone {zone!r} (an IANA name such as "
+                "Europe/Brussels)"
+            )
         feed = get("MATCHDAY_FEED") or "replay"
         if feed not in {"replay", "football-data"}:
             raise SettingsError("MATCHDAY_FEED must be 'replay' or 'football-data'")
