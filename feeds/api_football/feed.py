@@ -75,7 +75,7 @@ class ApiFootballFeed:
         self._last_live: datetime | None = None
         self._retry_at: datetime | None = None
         self._failures = 0
-        self._warned: str | None = None
+        self._warned: timedelta | None = None  # the interval the last warning announced
 
     # ---- figures for /stats and /metrics
 
@@ -186,9 +186,13 @@ class ApiFootballFeed:
             if self._warned is not None:
                 log.info("API-Football budget covers the day again: %s", plan.note)
             self._warned = None
-        elif self._warned is None or self.plan is None or plan.matches != self.plan.matches:
+        elif (
+            self._warned is None
+            or plan.interval is None
+            or plan.interval > self._warned * 1.25  # noticeably worse than last said
+        ):
             log.warning("API-Football budget: %s", plan.note)
-            self._warned = plan.note
+            self._warned = plan.interval or timedelta.max / 2
         self.plan = plan
         return plan
 
