@@ -31,6 +31,7 @@ from typing import Any
 
 from feeds.api_football.errors import ApiFootballDataError
 from feeds.model import Goal, MatchState, Pair, Status, TeamRef, fold
+from feeds.teams import fifa_code
 
 log = logging.getLogger("matchday.feeds.api_football")
 
@@ -175,7 +176,9 @@ def _team(node: object, where: str) -> tuple[TeamRef, int | None]:
     if not isinstance(node, Mapping):
         raise ApiFootballDataError(f"{where} team is not an object")
     name = str(node.get("name") or "").strip() or "TBD"
-    return TeamRef(name), _int(node.get("id"))
+    # v3 fixtures carry no codes; a national team's FIFA code lets the store find the team
+    # another source (openfootball, football-data.org) created under another name.
+    return TeamRef(name, fifa_code(name)), _int(node.get("id"))
 
 
 @dataclass(frozen=True, slots=True)
