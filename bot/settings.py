@@ -30,12 +30,14 @@ class Settings:
     football_data_token: str | None = field(default=None, repr=False)
     football_data_url: str = DEFAULT_FOOTBALL_DATA_URL
     football_data_competitions: tuple[str, ...] = ()
+    football_data_rate: int = 10
     max_send_rate: float = 30.0
     admins: frozenset[int] = frozenset()
     poll_seconds: float = 30.0
     http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
+    ledger_days: float = 30.0
     log_format: str = "text"
     metrics_listen: tuple[str, int] | None = None  # (host, port) for /healthz and /metrics
     webhook_url: str | None = None  # webhook mode when set; long polling otherwise
@@ -94,12 +96,16 @@ class Settings:
                 for code in (get("FOOTBALL_DATA_COMPETITIONS") or "").split(",")
                 if code.strip()
             ),
+            football_data_rate=int(
+                _positive(get("FOOTBALL_DATA_RATE"), "FOOTBALL_DATA_RATE", 10.0)
+            ) or 1,
             max_send_rate=_positive(get("MATCHDAY_MAX_SEND_RATE"), "MATCHDAY_MAX_SEND_RATE", 30.0),
             admins=frozenset(_ids(get("MATCHDAY_ADMINS"))),
             poll_seconds=_positive(get("MATCHDAY_POLL_SECONDS"), "MATCHDAY_POLL_SECONDS", 30.0),
             http_transport=transport,
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+            ledger_days=_positive(get("MATCHDAY_LEDGER_DAYS"), "MATCHDAY_LEDGER_DAYS", 30.0),
             log_format=log_format,
             metrics_listen=_listen(get("MATCHDAY_METRICS_LISTEN"), "MATCHDAY_METRICS_LISTEN"),
             webhook_url=webhook_url,
