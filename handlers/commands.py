@@ -43,6 +43,9 @@ async def stats(req: Request) -> Reply:
     lines = ["<b>Alert ledger</b>"] + [f"{esc(k)}: {v}" for k, v in counts.items()]
     rate = await req.store.sent_per_second(req.clock.now())
     lines.append(f"send rate (last minute): {rate:.1f}/s")
+    budget = await req.store.get_meta("feed.budget")  # written by the live engine
+    if budget:
+        lines.append(f"<b>Feed budget</b>\n{esc(budget)}")
     errors = await req.store.last_errors()
     if errors:
         lines.append("<b>Last errors</b>")

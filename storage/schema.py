@@ -114,4 +114,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alerts_errors ON alerts(id) WHERE last_error IS NOT NULL;
     CREATE INDEX chats_inactive ON chats(id) WHERE active = 0;
     """,
+    # 4: what feeds with match events report (API-Football): a goal's assist, and red
+    #    cards, missed penalties and VAR decisions, replaced with the match like its goals.
+    """
+    ALTER TABLE goals ADD COLUMN assist TEXT;
+    CREATE TABLE incidents (
+        match_id INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        side INTEGER NOT NULL CHECK (side IN (1, 2)),
+        minute INTEGER NOT NULL,
+        stoppage INTEGER NOT NULL DEFAULT 0,
+        player TEXT,
+        detail TEXT,
+        PRIMARY KEY (match_id, seq)
+    ) WITHOUT ROWID;
+    """,
 ]

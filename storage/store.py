@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from feeds.events import Event, EventKind, diff, with_goals
-from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from feeds.model import Goal, Incident, IncidentKind, MatchState, Status, TeamRef, fold
 from feeds.observe import Watch
+from feeds.teams import team_key
 from storage.chats import (
     CHAT_COLUMNS,
     Chat,
@@ -163,6 +164,7 @@ class Store(ChatsRepository):
         self._db = db
         self._lock = asyncio.Lock()
         self._teams: list[Team] | None = None
+        self._keyed: tuple[list[Team], dict[str, Team]] | None = None
         self._competitions: list[Competition] | None = None
         # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.
         self._leads: LeadTiers | None = None
@@ -260,6 +262,13 @@ class Store(ChatsRepository):
             self._teams = [Team(*row) for row in rows]
         return self._teams
 
+    async def _team_keys(self) -> dict[str, Team]:
+        """Every team by its cross-source key, rebuilt only when the teams changed."""
+        teams = await self.teams()
+        if self._keyed is None or self._keyed[0] is not teams:
+            self._keyed = (teams, {team_key(t.name): t for t in reversed(teams)})
+        return self._keyed[1]
+
     async def competitions(self) -> list[Competition]:
         """Every competition, cached like teams."""
         if self._competitions is None:
@@ -273,6 +282,9 @@ class Store(ChatsRepository):
         row = await self._one("SELECT id, code FROM teams WHERE folded = ?", (folded,))
         if row is None and team.code:
             row = await self._one("SELECT id, code FROM teams WHERE code = ?", (team.code,))
+        if row is None:  # "Arsenal FC" here, "Arsenal" there: one team (feeds/teams.py)
+            same = (await self._team_keys()).get(team_key(team.name))
+            row = (same.id, same.code) if same is not None else None
         if row is not None:
             if team.code and not row[1]:
                 await db.execute("UPDATE teams SET code = ? WHERE id = ?", (team.code, row[0]))
@@ -300,11 +312,17 @@ class Store(ChatsRepository):
         rows = await self._all(
             f"SELECT {_MATCH_COLUMNS} {_MATCH_FROM} WHERE {where} {tail}", params
         )
-        goals = await self._goals([row[0] for row in rows])
-        return [self._match(row, goals.get(row[0], ())) for row in rows]
+        ids = [row[0] for row in rows]
+        goals = await self._goals(ids)
+        incidents = await self._incidents(ids) if ids else {}
+        return [
+            self._match(row, goals.get(row[0], ()), incidents.get(row[0], ())) for row in rows
+        ]
 
     @staticmethod
-    def _match(row: Sequence, goals: tuple[Goal, ...]) -> MatchState:
+    def _match(
+        row: Sequence, goals: tuple[Goal, ...], incidents: tuple[Incident, ...] = ()
+    ) -> MatchState:
         return MatchState(
             key=row[1],
             competition=row[2],
@@ -322,6 +340,7 @@ class Store(ChatsRepository):
             penalties=_pair(row[20], row[21]),
             minute=row[22],
             goals=goals,
+            incidents=incidents,
         )
 
     async def _goals(self, match_ids: list[int]) -> dict[int, tuple[Goal, ...]]:
@@ -330,15 +349,31 @@ class Store(ChatsRepository):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._all(
-                "SELECT match_id, side, minute, stoppage, scorer, penalty, own_goal FROM goals "
-                f"WHERE match_id IN ({marks}) ORDER BY match_id, minute, stoppage, seq",
+                "SELECT match_id, side, minute, stoppage, scorer, penalty, own_goal, assist "
+                f"FROM goals WHERE match_id IN ({marks}) ORDER BY match_id, minute, stoppage, seq",
                 chunk,
             )
-            for mid, side, minute, stoppage, scorer, pen, og in rows:
+            for mid, side, minute, stoppage, scorer, pen, og, assist in rows:
                 found.setdefault(mid, []).append(
-                    Goal(side, minute, stoppage, scorer, bool(pen), bool(og))
+                    Goal(side, minute, stoppage, scorer, bool(pen), bool(og), assist)
                 )
         return {mid: tuple(goals) for mid, goals in found.items()}
+
+    async def _incidents(self, match_ids: list[int]) -> dict[int, tuple[Incident, ...]]:
+        found: dict[int, list[Incident]] = {}
+        for start in range(0, len(match_ids), 500):
+            chunk = match_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT match_id, kind, side, minute, stoppage, player, detail FROM incidents "
+                f"WHERE match_id IN ({marks}) ORDER BY match_id, seq",
+                chunk,
+            )
+            for mid, kind, side, minute, stoppage, player, detail in rows:
+                found.setdefault(mid, []).append(
+                    Incident(IncidentKind(kind), side, minute, stoppage, player, detail)
+                )
+        return {mid: tuple(items) for mid, items in found.items()}
 
     async def match(self, key: str) -> MatchState | None:
         found = await self._matches("m.key = ?", (key,))
@@ -618,12 +653,26 @@ class Store(ChatsRepository):
                 ids[key] = match_id
         await db.executemany("DELETE FROM goals WHERE match_id = ?", [(ids[k],) for k in keys])
         await db.executemany(
-            "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal, "
+            "assist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (ids[m.key], seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal)
+                (ids[m.key], seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal,
+                 g.assist)
                 for m in matches
                 for seq, g in enumerate(m.goals)
+            ],
+        )  # fmt: skip
+        with_incidents = [m for m in matches if m.incidents]
+        await db.executemany(
+            "DELETE FROM incidents WHERE match_id = ?", [(ids[m.key],) for m in matches]
+        )
+        await db.executemany(
+            "INSERT INTO incidents(match_id, seq, kind, side, minute, stoppage, player, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (ids[m.key], seq, i.kind.value, i.side, i.minute, i.offset, i.player, i.detail)
+                for m in with_incidents
+                for seq, i in enumerate(m.incidents)
             ],
         )
         return ids

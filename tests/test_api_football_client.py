@@ -81,7 +81,7 @@ async def test_fixtures_by_league_and_by_ids_with_events(
     (live,) = await client.fixtures_by_ids([1001])
     assert live.state.status is Status.LIVE and live.state.minute == 30
     assert [(g.scorer, g.clock) for g in live.state.goals] == [("Raúl Jiménez", "23'")]
-    assert live.assists == ("Hirving Lozano",)
+    assert live.state.goals[0].assist == "Hirving Lozano"
     assert fake.requests[-1].query == {"ids": "1001", "timezone": "UTC"}
     assert all(r.keyed and KEY not in str(r.query) for r in fake.requests)
 
@@ -92,7 +92,8 @@ async def test_both_quotas_are_read_and_estimated_between_answers(
     assert client.daily_remaining() is None
     await client.fixtures_by_ids([1001])
     assert client.quota.daily_limit == 100 and client.daily_remaining() == 99
-    assert client.quota.minute_limit == 10 and client.quota.minute_remaining == 9
+    assert client.budget.per_minute == 10
+    assert client.budget.quota.requests_available_minute == 9
     fake.fail_next(503)  # an answer with headers but without a fixture: still counted
     with pytest.raises(ApiFootballServerError):
         await client.fixtures_by_ids([1001])

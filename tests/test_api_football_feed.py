@@ -205,17 +205,18 @@ async def test_failures_never_escape_and_each_waits_its_own_way(
         assert timedelta(seconds=60) <= result.next_poll_at - clock.now <= timedelta(seconds=61)
         clock.now += timedelta(minutes=2)
         fake.fail_next(200, {"token": "Error/Missing application key."})
-        result = await feed.poll(clock.now, [])
-        assert result.next_poll_at - clock.now == timedelta(hours=1)
+        result = await feed.poll(clock.now, [])  # failures back off: 30 s, 60 s, 120 s ±20%
+        assert timedelta(seconds=24) <= result.next_poll_at - clock.now <= timedelta(seconds=36)
         assert "check API_FOOTBALL_KEY" in caplog.text
-        clock.now += timedelta(hours=1)
+        clock.now = result.next_poll_at
         fake.fail_next(502)
         result = await feed.poll(clock.now, [])
-        assert timedelta(seconds=24) <= result.next_poll_at - clock.now <= timedelta(seconds=36)
+        assert timedelta(seconds=48) <= result.next_poll_at - clock.now <= timedelta(seconds=72)
         clock.now = result.next_poll_at
         fake.fail_next(200, raw=b"<html>oops</html>")
         result = await feed.poll(clock.now, [])
-        assert timedelta(seconds=48) <= result.next_poll_at - clock.now <= timedelta(seconds=72)
+        assert timedelta(seconds=96) <= result.next_poll_at - clock.now <= timedelta(seconds=144)
+        assert not result.observed
     finally:
         await feed.aclose()
     assert KEY not in caplog.text

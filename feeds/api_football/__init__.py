@@ -25,15 +25,7 @@ from feeds.api_football.errors import (
     ApiFootballTimeout,
 )
 from feeds.api_football.feed import ApiFootballFeed
-from feeds.api_football.parsing import (
-    STATUS,
-    CancelledGoal,
-    Fixture,
-    Incident,
-    IncidentKind,
-    fixture_id,
-    parse_fixture,
-)
+from feeds.api_football.parsing import STATUS, Fixture, fixture_id, parse_fixture
 from feeds.api_football.planner import DayPlanner, Plan, next_reset
 
 __all__ = [
@@ -41,6 +33,6 @@ __all__ = [
     "ApiFootballClient", "ApiFootballConnectionError", "ApiFootballDailyLimit",
     "ApiFootballDataError", "ApiFootballError", "ApiFootballFeed", "ApiFootballRateLimited",
     "ApiFootballRequestError", "ApiFootballServerError", "ApiFootballTimeout", "ApiQuota",
-    "CancelledGoal", "DayPlanner", "Fixture", "Incident", "IncidentKind", "Plan",
+    "DayPlanner", "Fixture", "Plan",
     "fixture_id", "next_reset", "parse_fixture",
 ]  # fmt: skip

@@ -8,8 +8,9 @@ every response reports:
 * per day: ``x-ratelimit-requests-limit`` / ``x-ratelimit-requests-remaining`` (100 on the
   free plan, reset at midnight UTC). Spending past it gets ``errors.requests``; the client
   refuses locally at zero instead, so the budget is never overdrawn by us.
-* per minute: ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` (10 on the free plan).
-  Spending past it gets 429 (or ``errors.rateLimit``).
+* per minute: ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` (10 on the free plan),
+  kept by the `RequestBudget` every live feed shares (feeds/quota.py). Spending past it
+  gets 429 (or ``errors.rateLimit``).
 
 Quota figures are estimated between responses (last report minus requests sent since),
 so a caller planning its day sees every request it has made, answered or not.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +41,7 @@ from feeds.api_football.errors import (
 )
 from feeds.api_football.parsing import Fixture, parse_fixture
 from feeds.base import FeedDataError
+from feeds.quota import RequestBudget
 
 log = logging.getLogger("matchday.feeds.api_football")
 
@@ -54,18 +55,13 @@ _REDACTED = "[redacted]"
 
 @dataclass(frozen=True, slots=True)
 class ApiQuota:
-    """Both quotas as the last response reported them (None: never reported).
-
-    `day` is the UTC day of the daily report (the quota resets at midnight UTC);
-    `minute_at` is when the per-minute figures came, on the client's monotonic clock.
-    """
+    """The daily quota as the last response reported it (None: never reported); `day` is
+    the UTC day of that report (the quota resets at midnight UTC). The per-minute quota is
+    the shared `RequestBudget`'s (feeds/quota.py)."""
 
     daily_limit: int | None = None
     daily_remaining: int | None = None
     day: date | None = None
-    minute_limit: int | None = None
-    minute_remaining: int | None = None
-    minute_at: float | None = None
 
 
 def _header_int(headers: httpx.Headers, name: str) -> int | None:
@@ -115,15 +111,11 @@ class ApiFootballClient:
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient()
         self._timeout = timeout
-        self.per_minute = per_minute
-        self.monotonic = monotonic
+        self.budget = RequestBudget(per_minute, monotonic)  # the server's limit once told
         self.utcnow = utcnow
         self.quota = ApiQuota()
         self.requests_made = 0
-        self._sent: deque[float] = deque()  # monotonic send times within the last minute
         self._sent_since_daily = 0
-        self._sent_since_minute = 0
-        self._blocked_until = 0.0
 
     def __repr__(self) -> str:  # never show the key
         return f"ApiFootballClient({self._base_url!r})"
@@ -151,40 +143,20 @@ class ApiFootballClient:
 
     def seconds_until_slot(self) -> float:
         """How long until one more request fits this minute; 0 when it fits now."""
-        now = self.monotonic()
-        while self._sent and self._sent[0] <= now - _MINUTE:
-            self._sent.popleft()
-        wait = max(0.0, self._blocked_until - now)
-        limit = self.quota.minute_limit or self.per_minute
-        if limit and len(self._sent) >= limit:
-            wait = max(wait, self._sent[len(self._sent) - limit] + _MINUTE - now)
-        q = self.quota
-        if q.minute_remaining is not None and q.minute_at is not None:
-            if now < q.minute_at + _MINUTE and q.minute_remaining <= self._sent_since_minute:
-                wait = max(wait, q.minute_at + _MINUTE - now)
-        return wait
+        return self.budget.seconds_until_slot()
 
     def _read_quota(self, headers: httpx.Headers) -> None:
         daily_limit = _header_int(headers, "x-ratelimit-requests-limit")
         daily = _header_int(headers, "x-ratelimit-requests-remaining")
         minute_limit = _header_int(headers, "X-RateLimit-Limit")
         minute = _header_int(headers, "X-RateLimit-Remaining")
-        q = self.quota
         if daily is not None:
             self._sent_since_daily = 0
-            q = ApiQuota(
-                daily_limit if daily_limit is not None else q.daily_limit,
-                daily, self.utcnow().date(),
-                q.minute_limit, q.minute_remaining, q.minute_at,
-            )  # fmt: skip
-        if minute is not None:
-            self._sent_since_minute = 0
-            q = ApiQuota(
-                q.daily_limit, q.daily_remaining, q.day,
-                minute_limit if minute_limit is not None else q.minute_limit,
-                minute, self.monotonic(),
-            )  # fmt: skip
-        self.quota = q
+            limit = daily_limit if daily_limit is not None else self.quota.daily_limit
+            self.quota = ApiQuota(limit, daily, self.utcnow().date())
+        if minute_limit is not None and minute_limit > 0:
+            self.budget.per_minute = minute_limit  # the plan's own rate, not our guess
+        self.budget.report(minute, None)  # no reset header: the minute counts from now
 
     # ---- the one request path
 
@@ -204,9 +176,8 @@ class ApiFootballClient:
                 f"{shown}: this minute's requests are spent, wait {wait:.0f}s",
                 retry_after=wait, status=None,
             )  # fmt: skip
-        self._sent.append(self.monotonic())
+        self.budget.spend()
         self._sent_since_daily += 1
-        self._sent_since_minute += 1
         self.requests_made += 1
         try:
             response = await self._http.get(
@@ -243,17 +214,14 @@ class ApiFootballClient:
         message = f"{shown} -> HTTP {status}" + (f": {detail}" if detail else "")
         if "requests" in errors:
             self._sent_since_daily = 0
-            self.quota = ApiQuota(
-                self.quota.daily_limit, 0, self.utcnow().date(),
-                self.quota.minute_limit, self.quota.minute_remaining, self.quota.minute_at,
-            )  # fmt: skip
+            self.quota = ApiQuota(self.quota.daily_limit, 0, self.utcnow().date())
             wait = self.seconds_until_reset()
             return ApiFootballDailyLimit(message, retry_after=wait, status=status)
         if status == 429 or "rateLimit" in errors:
-            self._blocked_until = max(self._blocked_until, self.monotonic() + _MINUTE)
+            self.budget.block(_MINUTE)
             return ApiFootballRateLimited(message, retry_after=_MINUTE, status=status)
         if "token" in errors or status in (401, 403):
-            return ApiFootballAuthError(message, status=status)
+            return ApiFootballAuthError(f"{message} (check API_FOOTBALL_KEY)", status=status)
         if status >= 500:
             return ApiFootballServerError(message, status=status)
         return ApiFootballRequestError(message, status=status)

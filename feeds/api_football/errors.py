@@ -9,6 +9,7 @@ next minute, wait for tomorrow, fix the configuration, or just retry later.
 from __future__ import annotations
 
 from feeds.base import FeedDataError, FeedError
+from feeds.polling import RateLimited
 
 
 class ApiFootballError(FeedError):
@@ -27,7 +28,7 @@ class ApiFootballRequestError(ApiFootballError):
     """The service refused the request's parameters (``errors.league``, ``errors.ids``, 4xx)."""
 
 
-class ApiFootballRateLimited(ApiFootballError):
+class ApiFootballRateLimited(ApiFootballError, RateLimited):
     """Too many requests this minute (429 or ``errors.rateLimit``), or refused locally before
     sending because the minute's budget is spent: wait `retry_after` seconds."""
 

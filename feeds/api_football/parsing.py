@@ -17,12 +17,12 @@ v3 semantics relied on:
 * An own goal's ``team`` is read as the player's team; when the score says otherwise (the
   other reading adds up and this one does not), the score wins.
 * A goal VAR cancels may stay in the list next to a Var event, or vanish from it: either
-  way it is not in `MatchState.goals`, so the engine sees the goal taken back exactly once.
+  way it is not in `MatchState.goals`, so the engine sees the goal taken back exactly once;
+  the decision stays as a VAR incident, for the alert's reason.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds.api_football.errors import ApiFootballDataError
-from feeds.model import Goal, MatchState, Pair, Status, TeamRef, fold
+from feeds.model import Goal, Incident, IncidentKind, MatchState, Pair, Status, TeamRef, fold
 from feeds.teams import fifa_code
 
 log = logging.getLogger("matchday.feeds.api_football")
@@ -56,63 +56,17 @@ _SHOOTOUT = {"P", "PEN"}
 _BEFORE_HT = {"TBD", "NS", "1H", "PST", "CANC"}
 
 
-class IncidentKind(enum.StrEnum):
-    """What besides goals and the match's phases is worth telling fans."""
-
-    RED_CARD = "red_card"
-    MISSED_PENALTY = "missed_penalty"
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """A red card or a missed penalty (in play, not in a shoot-out); `side` 1 home, 2 away."""
-
-    kind: IncidentKind
-    side: int
-    minute: int
-    offset: int = 0
-    player: str | None = None
-
-    @property
-    def key(self) -> str:
-        """Stable across polls: the ledger's half of "once per chat"."""
-        who = fold(self.player or "")
-        return f"{self.kind.value}:{self.side}:{self.minute}+{self.offset}:{who}"
-
-    @property
-    def clock(self) -> str:
-        return f"{self.minute}+{self.offset}'" if self.offset else f"{self.minute}'"
-
-
-@dataclass(frozen=True, slots=True)
-class CancelledGoal:
-    """A goal VAR took back, with the reason the feed gave (``Goal Disallowed - offside``)."""
-
-    side: int
-    minute: int
-    offset: int
-    player: str | None
-    reason: str
-
-
 @dataclass(frozen=True, slots=True)
 class Fixture:
-    """One v3 fixture: the MatchState plus what the model has no room for yet.
-
-    `assists` runs parallel to `state.goals`; `added` is the running minute's added time.
-    """
+    """One v3 fixture: its MatchState and the ids the feed plans and asks with."""
 
     id: int
     league_id: int | None
     season: int | None
-    status_short: str
+    status_short: str  # v3's own status: tells INT (resumes soon) from SUSP and ABD
     home_id: int | None
     away_id: int | None
     state: MatchState
-    assists: tuple[str | None, ...] = ()
-    incidents: tuple[Incident, ...] = ()
-    cancelled: tuple[CancelledGoal, ...] = ()
-    added: int | None = None
 
     @property
     def key(self) -> str:
@@ -232,7 +186,7 @@ def parse_fixture(raw: object) -> Fixture:
             extra_time = running
         if short in _SHOOTOUT:
             penalties = _pair(score_node.get("penalty"), "score.penalty") or (0, 0)
-    goals, assists, incidents, cancelled = _events(
+    goals, incidents = _events(
         raw.get("events"), fid, home_id, away_id, running, shootout=short in _SHOOTOUT
     )
     venue = fixture.get("venue")
@@ -252,6 +206,8 @@ def parse_fixture(raw: object) -> Fixture:
         penalties=penalties,
         minute=_int(status_node.get("elapsed")) if status.in_play else None,
         goals=goals,
+        incidents=incidents,
+        added=_int(status_node.get("extra")) if status.in_play else None,
     )
     return Fixture(
         id=fid,
@@ -261,16 +217,10 @@ def parse_fixture(raw: object) -> Fixture:
         home_id=home_id,
         away_id=away_id,
         state=state,
-        assists=assists,
-        incidents=incidents,
-        cancelled=cancelled,
-        added=_int(status_node.get("extra")) if status.in_play else None,
     )
 
 
-_Parsed = tuple[
-    tuple[Goal, ...], tuple[str | None, ...], tuple[Incident, ...], tuple[CancelledGoal, ...]
-]
+_Parsed = tuple[tuple[Goal, ...], tuple[Incident, ...]]
 
 
 def _events(
@@ -282,16 +232,15 @@ def _events(
     *,
     shootout: bool,
 ) -> _Parsed:
-    """Goals (with assists), incidents and VAR cancellations from ``events[]``.
+    """Goals (with assists) and incidents (red cards, missed penalties, VAR) from ``events[]``.
 
     A malformed single event is skipped with a log line: one bad row must not cost the
     match its score, and the next poll may carry it repaired.
     """
     if not isinstance(raw, list):
-        return (), (), (), ()
+        return (), ()
     kicks: list[_Kick] = []
     incidents: list[Incident] = []
-    cancelled: list[CancelledGoal] = []
     for item in raw:
         if not isinstance(item, Mapping):
             log.warning("API-Football fixture %d: skipping an event that is not an object", fid)
@@ -325,25 +274,22 @@ def _events(
             )  # fmt: skip
             kicks.append(_Kick(side, goal, _name(item.get("assist"))))
         elif kind == "card" and ("red" in folded or "second yellow" in folded):
-            incidents.append(Incident(IncidentKind.RED_CARD, side, minute, offset, player))
+            red = Incident(IncidentKind.RED_CARD, side, minute, offset, player, detail or None)
+            incidents.append(red)
         elif kind == "var" and ("cancelled" in folded or "disallowed" in folded):
             taken = _take_back(kicks, side, minute, offset, player, penalty="penalty" in folded)
             if taken is not None or "goal" in folded:
                 who = taken.goal.scorer if taken is not None else player
-                cancelled.append(CancelledGoal(side, minute, offset, who, detail))
+                incidents.append(Incident(IncidentKind.VAR, side, minute, offset, who, detail))
     sides = _settle_sides(kicks, score)
-    goals: list[tuple[Goal, str | None]] = [
-        (Goal(s, k.goal.minute, k.goal.offset, k.goal.scorer, k.goal.penalty, k.goal.own_goal),
-         k.assist)
+    goals = [
+        Goal(s, k.goal.minute, k.goal.offset, k.goal.scorer, k.goal.penalty, k.goal.own_goal,
+             k.assist)
         for s, k in zip(sides, kicks, strict=True)
     ]  # fmt: skip
-    goals.sort(key=lambda pair: pair[0].sort_key)
-    return (
-        tuple(g for g, _ in goals),
-        tuple(a for _, a in goals),
-        tuple(incidents),
-        tuple(cancelled),
-    )
+    goals.sort(key=lambda g: g.sort_key)
+    incidents.sort(key=lambda i: i.sort_key)
+    return tuple(goals), tuple(incidents)
 
 
 def _take_back(
