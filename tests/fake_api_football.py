@@ -2,8 +2,9 @@
 
 Matches are played from timelines: a `Script` is a fixture's kick-off and teams plus a list
 of `Step`s, each happening some real minutes after kick-off on the fake's clock (phase
-changes, goals, cards, VAR decisions, shoot-out kicks). What ``/fixtures`` answers is the
-script folded up to the clock's now, so a test moves time and the server plays on.
+changes, goals, cards, VAR decisions, shoot-out kicks; tests/api_football_timelines.py
+writes them). What ``/fixtures`` answers is the script folded up to the clock's now, so a
+test moves time and the server plays on.
 
 Like the real service it wants ``x-apisports-key`` (a wrong or missing key gets 200 with
 ``errors.token``), sends ``x-ratelimit-requests-limit/-remaining`` (per day, reset at
@@ -16,7 +17,6 @@ answers a spent day with 200 and ``errors.requests``, a busy minute with 429 and
 from __future__ import annotations
 
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -176,86 +176,6 @@ def _pair(values: list[int] | None) -> dict[str, int | None]:
     if values is None:
         return {"home": None, "away": None}
     return {"home": values[0], "away": values[1]}
-
-
-# --------------------------------------------------------------------------- timeline helpers
-
-
-def phases(*, extra_time: bool = False, shootout: bool = False) -> list[Step]:
-    """A match's phase changes: two halves, optionally extra time and a shoot-out."""
-    steps = [
-        Step(0, "1H", 0), Step(real_minutes(45, 2), "HT", 45, 2), Step(real_minutes(46), "2H", 46),
-    ]  # fmt: skip
-    if not extra_time:
-        return [*steps, Step(real_minutes(90, 5), "FT", 90, 5)]
-    steps += [
-        Step(real_minutes(90, 5), "BT", 90, 5), Step(real_minutes(91), "ET", 91),
-        Step(real_minutes(105, 1), "BT", 105, 1), Step(real_minutes(106), "ET", 106),
-    ]  # fmt: skip
-    if not shootout:
-        return [*steps, Step(real_minutes(120, 3), "AET", 120, 3)]
-    return [*steps, Step(real_minutes(120, 3), "P", 120, 3)]
-
-
-def _event(
-    script: Script, side: int, minute: int, extra: int | None, kind: str, detail: str,
-    player: str | None, assist: str | None = None, comments: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    team = script.side_team(side)
-    return {
-        "time": {"elapsed": minute, "extra": extra},
-        "team": {"id": team.id, "name": team.name},
-        "player": {"id": zlib.crc32(player.encode()) if player else None, "name": player},
-        "assist": {"id": None, "name": assist},
-        "type": kind, "detail": detail, "comments": comments,
-    }  # fmt: skip
-
-
-def goal(
-    script: Script, side: int, minute: int, player: str, *, extra: int | None = None,
-    assist: str | None = None, detail: str = "Normal Goal",
-) -> Step:  # fmt: skip
-    """A goal by `side`'s player (an own goal: a `side` player puts it in his own net)."""
-    counts_for = 3 - side if detail == "Own Goal" else side
-    delta = (1, 0) if counts_for == 1 else (0, 1)
-    event = _event(script, side, minute, extra, "Goal", detail, player, assist)
-    return Step(real_minutes(minute, extra or 0), event=event, delta=delta)
-
-
-def missed_penalty(script: Script, side: int, minute: int, player: str) -> Step:
-    event = _event(script, side, minute, None, "Goal", "Missed Penalty", player)
-    return Step(real_minutes(minute), event=event)
-
-
-def card(script: Script, side: int, minute: int, player: str, detail: str = "Red Card") -> Step:
-    event = _event(script, side, minute, None, "Card", detail, player)
-    return Step(real_minutes(minute), event=event)
-
-
-def var_cancel(
-    script: Script, side: int, minute: int, goal_minute: int, player: str, *,
-    detail: str = "Goal cancelled", drop_goal: bool = False,
-) -> Step:  # fmt: skip
-    """VAR takes back `side`'s goal of `goal_minute`: a Var event, the score down by one, and
-    (`drop_goal`) the goal's own event gone from the list, as the live service sometimes does."""
-    delta = (-1, 0) if side == 1 else (0, -1)
-    event = _event(script, side, minute, None, "Var", detail, player)
-    return Step(
-        real_minutes(minute) + 0.5, event=event, delta=delta,
-        drop_goal_at=(side, goal_minute) if drop_goal else None,
-    )  # fmt: skip
-
-
-def shootout_kick(script: Script, side: int, order: int, player: str, scored: bool) -> Step:
-    """A shoot-out kick, `order` (1, 2, ...) minutes into the shoot-out."""
-    detail = "Penalty" if scored else "Missed Penalty"
-    event = _event(script, side, 120, None, "Goal", detail, player, comments="Penalty Shootout")
-    pens = ((1, 0) if side == 1 else (0, 1)) if scored else (0, 0)
-    return Step(real_minutes(120, 3) + 1 + order, event=event, pens=pens)
-
-
-def finish(after: float, status: str = "PEN") -> Step:
-    return Step(after, status)
 
 
 # --------------------------------------------------------------------------- the server
@@ -436,9 +356,3 @@ class FakeApiFootball:
                     item.pop("events")  # list views carry no events
                     out.append(item)
         return {}, out
-
-
-__all__ = [
-    "FakeApiFootball", "Recorded", "Script", "Step", "Team", "card", "finish", "goal",
-    "missed_penalty", "phases", "real_minutes", "shootout_kick", "var_cancel",
-]  # fmt: skip

@@ -23,7 +23,8 @@ from feeds.api_football import (
     ApiFootballTimeout,
 )
 from feeds.model import Status
-from tests.fake_api_football import FakeApiFootball, Script, Team, goal, phases
+from tests.api_football_timelines import goal, phases
+from tests.fake_api_football import FakeApiFootball, Script, Team
 
 KEY = "af-secret-key-3f9c1d"
 KICKOFF = datetime(2026, 6, 14, 18, 0, tzinfo=UTC)

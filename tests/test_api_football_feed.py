@@ -12,7 +12,8 @@ import pytest
 
 from feeds.api_football import ApiFootballClient, ApiFootballFeed, DayPlanner
 from feeds.model import MatchState, Status, TeamRef
-from tests.fake_api_football import FakeApiFootball, Script, Team, card, goal, phases
+from tests.api_football_timelines import card, goal, phases
+from tests.fake_api_football import FakeApiFootball, Script, Team
 from tests.test_api_football_client import Clock
 
 KEY = "af-feed-key-91be0"

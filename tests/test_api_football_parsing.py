@@ -1,4 +1,4 @@
-"""API-Football v3 fixtures and events -> MatchState, incidents and VAR cancellations."""
+"""API-Football v3 fixtures and events -> MatchState: goals, incidents, VAR, every status."""
 
 from __future__ import annotations
 
@@ -12,47 +12,15 @@ from hypothesis import strategies as st
 
 from feeds.api_football import STATUS, ApiFootballDataError, fixture_id, parse_fixture
 from feeds.model import IncidentKind, Status
-from tests.fake_api_football import (
-    Script,
-    Step,
-    Team,
-    card,
-    goal,
-    missed_penalty,
-    phases,
-    real_minutes,
-    shootout_kick,
-    var_cancel,
-)
+from tests import api_football_timelines as timelines
+from tests.api_football_timelines import MEX
+from tests.fake_api_football import Script, real_minutes
 
 KICKOFF = datetime(2026, 7, 4, 18, 0, tzinfo=UTC)
-MEX, KOR = Team("Mexico", 16), Team("South Korea", 17)
 
 
 def knockout(*, drop_goal: bool = False) -> Script:
-    """Every kind of event in one match: 3-3 after extra time, Mexico win 4-3 on penalties."""
-    s = Script(2001, KICKOFF, MEX, KOR, round="Round of 16")
-    s.steps += phases(extra_time=True, shootout=True)
-    s.steps += [
-        goal(s, 1, 12, "Raúl Jiménez", assist="Hirving Lozano"),
-        goal(s, 2, 27, "Kim Min-jae", detail="Own Goal"),
-        missed_penalty(s, 2, 38, "Son Heung-min"),
-        goal(s, 2, 55, "Son Heung-min", detail="Penalty"),
-        card(s, 1, 60, "Edson Álvarez", "Yellow Card"),
-        card(s, 1, 63, "Edson Álvarez", "Second Yellow card"),
-        goal(s, 2, 70, "Hwang Hee-chan", assist="Lee Kang-in"),
-        goal(s, 1, 78, "Hirving Lozano"),
-        var_cancel(s, 1, 80, 78, "Hirving Lozano", drop_goal=drop_goal),
-        card(s, 2, 90, "Kim Young-gwon", "Red Card"),
-        goal(s, 1, 104, "Raúl Jiménez", extra=None),
-        goal(s, 2, 90, "Cho Gue-sung", extra=4),
-    ]
-    kicks = [(1, "Jiménez", True), (2, "Son", True), (1, "Lozano", True), (2, "Hwang", False),
-             (1, "Chávez", False), (2, "Lee", True), (1, "Vega", True), (2, "Cho", True),
-             (1, "Montes", True), (2, "Kim", False)]  # fmt: skip
-    s.steps += [shootout_kick(s, side, n, who, ok) for n, (side, who, ok) in enumerate(kicks, 1)]
-    s.steps.append(Step(real_minutes(120, 3) + 12, "PEN"))
-    return s
+    return timelines.knockout(KICKOFF, drop_goal=drop_goal)
 
 
 def at(script: Script, minute: int, extra: int = 0) -> dict[str, Any]:
@@ -89,10 +57,10 @@ def test_a_goal_var_cancelled_is_not_a_goal_whether_or_not_its_event_stays(
 ) -> None:
     script = knockout(drop_goal=drop_goal)
     before = parse_fixture(at(script, 79))
-    assert before.state.score == (3, 2) and before.state.goals[-1].scorer == "Hirving Lozano"
+    assert before.state.score == (3, 1) and before.state.goals[-1].scorer == "Hirving Lozano"
     after = parse_fixture(at(script, 81))
-    assert after.state.score == (2, 2)
-    assert [g.scorer for g in after.state.goals][-1] == "Hwang Hee-chan"
+    assert after.state.score == (2, 1)
+    assert [g.scorer for g in after.state.goals][-1] == "Son Heung-min"
     var = [i for i in after.state.incidents if i.kind is IncidentKind.VAR]
     if not drop_goal:  # with the goal's event gone, the decision names who it named
         (decision,) = var
@@ -105,7 +73,7 @@ def test_red_cards_second_yellows_included_yellows_not() -> None:
     fixture = parse_fixture(at(knockout(), 91))
     reds = [i for i in fixture.state.incidents if i.kind is IncidentKind.RED_CARD]
     assert [(i.side, i.player, i.clock) for i in reds] == [
-        (1, "Edson Álvarez", "63'"), (2, "Kim Young-gwon", "90'"),
+        (1, "Edson Álvarez", "63'"), (2, "Kim Young-gwon", "88'"),
     ]  # fmt: skip
     assert len({i.key for i in fixture.state.incidents}) == len(fixture.state.incidents)
 
@@ -121,16 +89,16 @@ def test_extra_time_and_the_shoot_out_keep_their_own_scores() -> None:
     script = knockout()
     in_extra = parse_fixture(at(script, 105))
     assert in_extra.state.status is Status.EXTRA_TIME and in_extra.status_short == "ET"
-    assert in_extra.state.full_time == (2, 3) and in_extra.state.extra_time is None
+    assert in_extra.state.full_time == (2, 2) and in_extra.state.extra_time is None
     pause = parse_fixture(at(script, 105, 1))
     assert pause.status_short == "BT" and pause.state.status is Status.EXTRA_TIME
     shootout = script.at(KICKOFF + timedelta(minutes=real_minutes(120, 3) + 6.5))
     during = parse_fixture(shootout)
-    assert during.state.status is Status.PENALTIES and during.state.penalties == (2, 1)
+    assert during.state.status is Status.PENALTIES and during.state.penalties is None
     done = parse_fixture(script.at(KICKOFF + timedelta(hours=4)))
     state = done.state
     assert done.status_short == "PEN" and state.status is Status.FINISHED
-    assert state.score == (3, 3) and state.full_time == (2, 3) and state.extra_time == (3, 3)
+    assert state.score == (3, 3) and state.full_time == (2, 2) and state.extra_time == (3, 3)
     assert state.penalties == (4, 3)
     assert len(state.goals) == 6  # no shoot-out kick is a goal, the cancelled one is gone
     assert sum(1 for i in state.incidents if i.kind is IncidentKind.MISSED_PENALTY) == 1

@@ -184,8 +184,8 @@ def parse_fixture(raw: object) -> Fixture:
             full_time = (running[0] - extra[0], running[1] - extra[1])
         if short in _EXTRA_DONE:
             extra_time = running
-        if short in _SHOOTOUT:
-            penalties = _pair(score_node.get("penalty"), "score.penalty") or (0, 0)
+        if short == "PEN":  # the kicks' tally is a result only once the shoot-out is over
+            penalties = _pair(score_node.get("penalty"), "score.penalty")
     goals, incidents = _events(
         raw.get("events"), fid, home_id, away_id, running, shootout=short in _SHOOTOUT
     )
