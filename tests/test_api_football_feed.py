@@ -221,3 +221,25 @@ async def test_failures_never_escape_and_each_waits_its_own_way(
     finally:
         await feed.aclose()
     assert KEY not in caplog.text
+
+
+async def test_settling_stuck_matches_only_spends_what_the_plan_leaves(
+    fake: FakeApiFootball, clock: Clock
+) -> None:
+    scripts = matchday(fake, 10, DAY + timedelta(hours=10))
+    world = World(fake, clock, {f"af:{s.id}" for s in scripts})
+    try:
+        result = await world.feed.poll(clock.now, [])  # the schedule
+        world.states.update({s.key: s for s in result.states})
+        await world.feed.poll(clock.now, [])  # nothing due: a plan with nothing spare
+        asked = len(fake.requests)
+        assert await world.feed.refresh(clock.now, ["af:3000", "wc2018:x"]) == []
+        assert len(fake.requests) == asked
+        fake.daily_limit = 7500  # a bigger plan: the next answer says so
+        world.followed.clear()
+        clock.advance(hours=1)
+        await world.feed.poll(clock.now, [])
+        settled = await world.feed.refresh(clock.now, [f"af:{s.id}" for s in scripts])
+        assert len(settled) == 10 and fake.requests[-1].query["ids"].count("-") == 9
+    finally:
+        await world.feed.aclose()

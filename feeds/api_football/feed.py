@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from feeds.api_football.client import MAX_IDS, ApiFootballClient
 from feeds.api_football.parsing import Fixture, fixture_id
@@ -88,8 +89,11 @@ class ApiFootballFeed(QuotaPoller):
         return self.client._redact(text)
 
     async def _fetch_match(self, key: str) -> MatchState | None:
-        found = await self.refresh(datetime.now(UTC), [key])
-        return found[0] if found else None
+        fid = fixture_id(key)
+        if fid is None:
+            return None  # another source's match (an import): nothing to settle here
+        fixtures = await self.client.fixtures_by_ids([fid])
+        return fixtures[0].state if fixtures else None
 
     async def refresh(self, now: datetime, keys: Collection[str]) -> list[MatchState]:
         """Fixtures the engine wants settled, 20 a request, only from what today's plan
@@ -118,7 +122,7 @@ class ApiFootballFeed(QuotaPoller):
         plan = self.plan
         if plan is None or plan.interval is None:
             return 0
-        return int(plan.live_minutes / (plan.interval.total_seconds() / 60))
+        return math.ceil(plan.live_minutes / (plan.interval.total_seconds() / 60) - 1e-6)
 
     def _keep(self, now: datetime, fixtures: Sequence[Fixture]) -> list[MatchState]:
         for fixture in fixtures:
