@@ -3,15 +3,22 @@
 on the fake's clock by its match minute (`real_minutes`). `knockout()` is the match with a
 bit of everything that the parser and end-to-end tests share, with what a follower of
 Mexico must be told about it.
+
+`TimelineFixture` serves the football-data.org tests' `Timeline`s (tests/timeline.py: real
+matches with long added time, late kick-offs, lagging details, VAR) as v3 fixtures, so the
+same matches are judged by the same `expected()` whichever feed tells them.
 """
 
 from __future__ import annotations
 
+import math
 import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tests.fake_api_football import Script, Step, Team, real_minutes
+from tests.timeline import MIN, Timeline, TrueGoal
 
 
 def phases(*, extra_time: bool = False, shootout: bool = False) -> list[Step]:
@@ -142,3 +149,100 @@ KNOCKOUT_ALERTS = [
     "Full time: Mexico 3–3 South Korea (after extra time)",
     "Mexico win 4–3 on penalties",
 ]
+
+
+_DETAIL = {"REGULAR": "Normal Goal", "OWN": "Own Goal", "PENALTY": "Penalty"}
+_ROUND = {"GROUP_STAGE": "Group Stage - 1", "QUARTER_FINALS": "Quarter-finals", "FINAL": "Final"}
+
+
+@dataclass
+class TimelineFixture:
+    """A football-data `Timeline` as API-Football v3 would serve it at each instant: the
+    same clock, score and minute; goals as events once their details are out, each VAR
+    decision as a Var event beside the goal it takes back."""
+
+    timeline: Timeline
+    league: int = 1
+    season: int = 2026
+
+    @property
+    def id(self) -> int:
+        return self.timeline.id
+
+    @property
+    def kickoff(self) -> datetime:
+        return self.timeline.scheduled
+
+    def _team(self, side: int) -> dict[str, Any]:
+        name = (self.timeline.home if side == 1 else self.timeline.away)[0]
+        return {"id": zlib.crc32(name.encode()) % 100_000, "name": name}
+
+    def _status(self, t: datetime) -> tuple[str, int | None, int | None]:
+        tl = self.timeline
+        status, minute, added = tl._minute(t)
+        short = {
+            "TIMED": "NS", "PAUSED": "HT", "PENALTY_SHOOTOUT": "P",
+            "IN_PLAY": "1H" if t < tl.half_time else "2H",
+            "EXTRA_TIME": "BT" if t < tl.extra_start else "ET",
+            "FINISHED": "PEN" if tl.penalties else "AET" if tl.extra_time else "FT",
+        }[status]  # fmt: skip
+        return short, minute if tl.feed_minute else None, added if tl.feed_minute else None
+
+    def _events(self, t: datetime) -> list[dict[str, Any]]:
+        tl = self.timeline
+        events = []
+        for goal in sorted(tl.goals, key=tl.scored_at):
+            if not tl.details or tl.scored_at(goal) + tl.details_lag > t:
+                continue
+            named = 3 - goal.side if goal.kind == "OWN" else goal.side  # the scorer's team
+            events.append(self._event(named, goal.minute, goal.added, "Goal",
+                                      _DETAIL.get(goal.kind, "Normal Goal"), goal.scorer))
+            ruled = goal.ruled_out_after
+            if ruled is not None and tl.scored_at(goal) + ruled <= t:
+                minute = goal.minute + goal.added + math.ceil(ruled / MIN)
+                events.append(self._event(named, minute, 0, "Var", "Goal cancelled", goal.scorer))
+        return events  # fmt: skip
+
+    def _event(
+        self, side: int, minute: int, added: int, kind: str, detail: str, player: str
+    ) -> dict[str, Any]:
+        return {
+            "time": {"elapsed": minute, "extra": added or None}, "team": self._team(side),
+            "player": {"id": None, "name": player}, "assist": {"id": None, "name": None},
+            "type": kind, "detail": detail, "comments": None,
+        }  # fmt: skip
+
+    def at(self, now: datetime) -> dict[str, Any]:
+        tl = self.timeline
+        short, elapsed, added = self._status(now)
+        started = short != "NS"
+        score = tl.score_at(now) if started else None
+        half = tl.score_at(now, tl.half_time) if started and now >= tl.half_time else None
+        full = extra = pens = None
+        if started and now >= tl.regular_end:
+            full = tl.score_at(now, tl.regular_end)
+            if tl.extra_time and score is not None:
+                extra = {"home": score[0] - full[0], "away": score[1] - full[1]}
+        if short == "PEN":
+            pens = tl.penalties
+
+        def pair(p: tuple[int, int] | None) -> dict[str, int | None]:
+            return {"home": p[0], "away": p[1]} if p else {"home": None, "away": None}
+
+        return {
+            "fixture": {
+                "id": tl.id, "timezone": "UTC", "date": tl.scheduled.isoformat(),
+                "venue": {"name": "Kazan Arena"},
+                "status": {"short": short, "elapsed": elapsed, "extra": added},
+            },
+            "league": {"id": self.league, "name": "World Cup", "season": self.season,
+                       "round": _ROUND.get(tl.stage, tl.stage.replace("_", " ").title())},
+            "teams": {"home": self._team(1), "away": self._team(2)},
+            "goals": pair(score),
+            "score": {"halftime": pair(half), "fulltime": pair(full), "extratime": extra,
+                      "penalty": pair(pens)},
+            "events": self._events(now),
+        }  # fmt: skip
+
+
+__all__ = ["TimelineFixture", "TrueGoal"]

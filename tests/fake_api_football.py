@@ -3,8 +3,9 @@
 Matches are played from timelines: a `Script` is a fixture's kick-off and teams plus a list
 of `Step`s, each happening some real minutes after kick-off on the fake's clock (phase
 changes, goals, cards, VAR decisions, shoot-out kicks; tests/api_football_timelines.py
-writes them). What ``/fixtures`` answers is the script folded up to the clock's now, so a
-test moves time and the server plays on.
+writes them, and renders football-data's `Timeline`s as v3 too). What ``/fixtures``
+answers is the script folded up to the clock's now, so a test moves time and the server
+plays on.
 
 Like the real service it wants ``x-apisports-key`` (a wrong or missing key gets 200 with
 ``errors.token``), sends ``x-ratelimit-requests-limit/-remaining`` (per day, reset at
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -72,6 +73,19 @@ class Step:
     delta: tuple[int, int] = (0, 0)  # to goals
     pens: tuple[int, int] = (0, 0)  # to the shoot-out tally
     drop_goal_at: tuple[int, int] | None = None  # (side, minute): the goal event vanishes
+
+
+class Playable(Protocol):
+    """A fixture the fake can serve: a `Script`, or another timeline rendered as v3."""
+
+    id: int
+    league: int
+    season: int
+
+    @property
+    def kickoff(self) -> datetime: ...
+
+    def at(self, now: datetime) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -218,12 +232,12 @@ class FakeApiFootball:
         self.daily_limit = daily_limit
         self.minute_limit = minute_limit
         self.host = host
-        self.scripts: dict[int, Script] = {}
+        self.scripts: dict[int, Playable] = {}
         self.requests: list[Recorded] = []
         self.daily_used = 0
         self._day: date | None = None
         self._minute: deque[float] = deque()
-        self._failures: deque[_Failure] = deque()
+        self._failures: deque[_Failure | None] = deque()  # None: answer that one normally
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -231,7 +245,7 @@ class FakeApiFootball:
     def url(self) -> str:
         return f"http://{self.host}:{self._port}"
 
-    def add(self, *scripts: Script) -> None:
+    def add(self, *scripts: Playable) -> None:
         for script in scripts:
             self.scripts[script.id] = script
 
@@ -240,6 +254,10 @@ class FakeApiFootball:
     ) -> None:
         """The next keyed request gets `status` (with an ``errors`` envelope or a raw body)."""
         self._failures.append(_Failure(status, errors, raw))
+
+    def pass_next(self) -> None:
+        """The next keyed request is answered normally (to fail the one after it)."""
+        self._failures.append(None)
 
     def answered(self) -> list[Recorded]:
         """Requests the service counted against the day (keyed, 200, no errors)."""
@@ -310,11 +328,13 @@ class FakeApiFootball:
                 status = 429
                 errors = {"rateLimit": "Too many requests. Your rate limit is "
                           f"{self.minute_limit} requests per minute."}  # fmt: skip
-            elif self._failures:
+            elif self._failures and self._failures[0] is not None:
                 failure = self._failures.popleft()
                 status, errors, raw = failure.status, dict(failure.errors or {}), failure.raw
                 self._minute.append(self.monotonic())
             else:
+                if self._failures:
+                    self._failures.popleft()
                 self._minute.append(self.monotonic())
                 errors, body = self._select(request.query, now)
                 if not errors:

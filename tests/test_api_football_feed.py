@@ -243,3 +243,42 @@ async def test_settling_stuck_matches_only_spends_what_the_plan_leaves(
         assert len(settled) == 10 and fake.requests[-1].query["ids"].count("-") == 9
     finally:
         await world.feed.aclose()
+
+
+async def test_a_match_in_play_at_start_is_asked_for_by_id_at_once(
+    fake: FakeApiFootball, clock: Clock
+) -> None:
+    """Lists carry no events: the schedule's word on a watched match in play is replaced by
+    the fixture asked for by id, so its goals come with their scorers, never without."""
+    (script,) = matchday(fake, 1, DAY + timedelta(hours=5))  # in play when the bot starts
+    key = f"af:{script.id}"
+    world = World(fake, clock, {key})
+    world.states[key] = state(key, script.kickoff, Status.LIVE)
+    try:
+        result = await world.feed.poll(clock.now, world.watched())
+        (live,) = result.states
+        assert live.goals[0].scorer == "Scorer 0"
+        assert [("ids" in r.query) for r in fake.requests] == [False, True]
+    finally:
+        await world.feed.aclose()
+
+
+async def test_a_failed_live_request_loses_nothing_the_schedule_brought(
+    fake: FakeApiFootball, clock: Clock
+) -> None:
+    scripts = matchday(fake, 2, DAY + timedelta(hours=5))  # the first in play at start
+    key = f"af:{scripts[0].id}"
+    world = World(fake, clock, {key})
+    world.states[key] = state(key, scripts[0].kickoff, Status.LIVE)
+    try:
+        fake.pass_next()
+        fake.fail_next(503)
+        failed = await world.feed.poll(clock.now, world.watched())
+        assert failed.states == [] and not failed.observed
+        clock.now = failed.next_poll_at
+        result = await world.feed.poll(clock.now, world.watched())
+        assert {s.key for s in result.states} == {key, f"af:{scripts[1].id}"}
+        assert next(s for s in result.states if s.key == key).goals[0].scorer == "Scorer 0"
+        assert ["ids" in r.query for r in fake.requests] == [False, True, True]
+    finally:
+        await world.feed.aclose()

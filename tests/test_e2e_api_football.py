@@ -19,17 +19,27 @@ import pytest
 
 from bot.core import Core
 from storage.store import Store
-from tests.api_football_timelines import KNOCKOUT_ALERTS, card, goal, knockout, phases
+from tests.api_football_timelines import (
+    KNOCKOUT_ALERTS,
+    TimelineFixture,
+    card,
+    goal,
+    knockout,
+    phases,
+)
 from tests.fake_api_football import FakeApiFootball, Script, Team
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import core_of, running_bot
-from tests.live_checks import ledger_texts, play
-from tests.timeline import MIN, HandClock
+from tests.live_checks import judge, ledger_texts, play
+from tests.timeline import MIN, HandClock, Timeline, TrueGoal
 
 KEY = "af-e2e-secret-0c7d2b55"
 KICKOFF = datetime(2026, 7, 4, 18, 0, tzinfo=UTC)
 CHAT = 8484
+BEL, JPN = ("Belgium", "BEL"), ("Japan", "JPN")
+SCHEDULED = datetime(2026, 6, 20, 16, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 ALERT_MARKS = ("🟢", "⚽", "⏸", "⏱", "🎯", "🏁", "❌", "🟥", "🧤")
 
 
@@ -165,3 +175,99 @@ async def test_a_matchday_of_ten_followed_matches_stays_within_the_free_plan(
     assert "follow fewer matches" in stats
     assert "API-Football budget:" in caplog.text
     assert_secret(af, fake_telegram, caplog)
+
+
+# ------------------------------------------------ the football-data timelines, told by v3
+
+
+async def watch_timeline(
+    fake: FakeTelegram,
+    tmp_path: Path,
+    timeline: Timeline,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    down: tuple[datetime, timedelta] | None = None,
+) -> list[str]:
+    """Follow Belgium 40 minutes before kick-off and play the match through, as the
+    football-data end-to-end tests do, with API-Football telling it."""
+    caplog.set_level(logging.INFO)
+    clock = HandClock(timeline.scheduled - 40 * MIN)
+    db = tmp_path / "bot.db"
+    end = timeline.finish + 3 * MIN
+    async with FakeApiFootball(KEY, clock=clock.now, daily_limit=7500, minute_limit=100_000) as af:
+        af.add(TimelineFixture(timeline))
+        async with running_bot(fake, db, clock=clock, **env(af)) as app:
+            await follow(fake, CHAT, "/follow Belgium")
+            await play(core_of(app).tick, clock, down[0] if down else end)
+        if down is not None:  # the bot is gone; the match goes on without it
+            clock.advance(down[1])
+            async with running_bot(fake, db, clock=clock, **env(af)) as app:
+                await play(core_of(app).tick, clock, end)
+        async with running_bot(fake, db, clock=clock, **env(af)) as app:
+            await drained(core_of(app).store)
+            queued = await ledger_texts(core_of(app).store, 1)
+        assert all(r.status == 200 and not r.errors for r in af.requests)
+    assert_secret(af, fake, caplog)
+    told = alerts(fake, CHAT)
+    assert len(told) == len(queued), (told, queued)
+    return told
+
+
+async def test_the_long_added_time_timeline_told_by_api_football(
+    fake_telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    goals = [
+        TrueGoal(1, 7, scorer="Lukaku"), TrueGoal(2, 19, scorer="Inui"),
+        TrueGoal(1, 45, 6, scorer="Hazard"), TrueGoal(1, 45, 14, scorer="Mertens"),
+        TrueGoal(2, 58, scorer="Haraguchi", kind="PENALTY"), TrueGoal(2, 77, scorer="Honda"),
+        TrueGoal(1, 90, 4, scorer="Chadli", kind="OWN"), TrueGoal(2, 90, 13, scorer="Osako"),
+    ]  # fmt: skip
+    timeline = Timeline(
+        911, BEL, JPN, SCHEDULED, first_added=14, second_added=13, goals=goals,
+        details_lag=timedelta(seconds=40),
+    )  # fmt: skip
+    told = await watch_timeline(fake_telegram, tmp_path, timeline, caplog)
+    judge(timeline, told)
+    assert "Half-time: Belgium 3–1 Japan" in "\n".join(told)
+    assert any("Haraguchi 58' (pen)" in t for t in told)
+    assert any("Chadli 90+4' (og)" in t for t in told)  # Japan's own goal, counted for Belgium
+
+
+async def test_the_extra_time_and_shootout_timeline_told_by_api_football(
+    fake_telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    goals = [TrueGoal(1, 30, scorer="Witsel"), TrueGoal(2, 88, scorer="Kagawa"),
+             TrueGoal(1, 104, scorer="Tielemans"), TrueGoal(2, 118, 1, scorer="Kubo")]  # fmt: skip
+    timeline = Timeline(
+        912, BEL, JPN, SCHEDULED, goals=goals, extra_time=True, penalties=(3, 4),
+        stage="QUARTER_FINALS",
+    )  # fmt: skip
+    told = await watch_timeline(fake_telegram, tmp_path, timeline, caplog)
+    judge(timeline, told)
+    assert "Full time: Belgium 2–2 Japan (after extra time)" in told[-2]
+    assert "Japan win 4–3 on penalties" in told[-1]
+
+
+async def test_the_var_and_lagging_details_timeline_told_by_api_football(
+    fake_telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A goal shown, then taken back by VAR three minutes later; events two polls behind the
+    score: the goal is told from the score, named when its event comes, taken back once."""
+    goals = [TrueGoal(1, 21, scorer="Batshuayi"),
+             TrueGoal(2, 62, scorer="Minamino", ruled_out_after=3 * MIN),
+             TrueGoal(1, 80, scorer="Carrasco")]  # fmt: skip
+    timeline = Timeline(914, BEL, JPN, SCHEDULED, goals=goals, details_lag=65 * SECOND)
+    told = await watch_timeline(fake_telegram, tmp_path, timeline, caplog)
+    judge(timeline, told)
+    assert sum("Goal disallowed" in t for t in told) == 1
+
+
+async def test_down_across_full_time_with_api_football(
+    fake_telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    goals = [TrueGoal(1, 12, scorer="De Bruyne"), TrueGoal(2, 86, scorer="Doan")]
+    timeline = Timeline(913, BEL, JPN, SCHEDULED, goals=goals, second_added=4)
+    down = (timeline.second_half + 35 * MIN, 20 * MIN)
+    told = await watch_timeline(fake_telegram, tmp_path, timeline, caplog, down=down)
+    judge(timeline, told)
+    assert told[-1].startswith("🏁 Full time: Belgium 1–1 Japan")

@@ -67,6 +67,8 @@ class ApiFootballFeed(QuotaPoller):
         self._schedule_day: date | None = None  # the UTC day whose schedule is complete
         self._last_live: datetime | None = None
         self._warned: timedelta | None = None  # the interval the last warning announced
+        self._unsent: list[MatchState] = []
+        self._urgent: set[int] = set()  # fixtures to ask for by id, events and all
 
     # ---- figures for /stats and /metrics
 
@@ -171,21 +173,32 @@ class ApiFootballFeed(QuotaPoller):
         if self._retry_at is not None and now < self._retry_at:
             return PollResult([], self._retry_at, observed=False)
         self._retry_at = None
-        states: list[MatchState] = []
+        # What an earlier poll fetched but could not hand over (a later request failed).
+        states, self._unsent = self._unsent, []
+        urgent = self._urgent
         if self._schedule_day != now.date():
-            states += await self._fetch_schedule(now)
+            schedule = await self._fetch_schedule(now)
+            # Lists carry no events: a watched match the schedule shows started or over (the
+            # bot was down, or it is midnight) is asked for by id at once, events and all,
+            # and its event-less state is not passed on to be taken for goals without scorers.
+            urgent |= {
+                i for s in schedule if s.key in watched and (i := fixture_id(s.key))
+                and (s.status.in_play or s.status is Status.FINISHED)
+            }  # fmt: skip
+            states += [s for s in schedule if fixture_id(s.key) not in urgent]
         plan = self._replan(now, await self._followed_states(now))
-        live = sorted(
-            f.id for k in watched if (f := self._fixtures.get(k)) and self._wants_live(f, now)
-        )
+        live = {f.id for k in watched if (f := self._fixtures.get(k)) and self._wants_live(f, now)}
         due = plan.interval is not None and (
             self._last_live is None or now >= self._last_live + plan.interval
         )
         fetched = bool(states)
-        if live and due:
-            for start in range(0, len(live), MAX_IDS):
-                fixtures = await self.client.fixtures_by_ids(live[start : start + MAX_IDS])
+        wanted = sorted(urgent | (live if due else set()))
+        if wanted:
+            self._unsent, self._urgent = states, urgent  # kept should a request below fail
+            for start in range(0, len(wanted), MAX_IDS):
+                fixtures = await self.client.fixtures_by_ids(wanted[start : start + MAX_IDS])
                 states += self._keep(now, fixtures)
+            self._unsent, self._urgent = [], set()
             self._last_live = now
             fetched = True
         self._failures = 0
