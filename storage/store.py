@@ -164,7 +164,7 @@ class Store(ChatsRepository):
         self._db = db
         self._lock = asyncio.Lock()
         self._teams: list[Team] | None = None
-        self._keyed: tuple[list[Team], dict[str, Team]] | None = None
+        self._keyed: dict[str, tuple[int, str | None]] | None = None
         self._competitions: list[Competition] | None = None
         # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.
         self._leads: LeadTiers | None = None
@@ -262,12 +262,13 @@ class Store(ChatsRepository):
             self._teams = [Team(*row) for row in rows]
         return self._teams
 
-    async def _team_keys(self) -> dict[str, Team]:
-        """Every team by its cross-source key, rebuilt only when the teams changed."""
-        teams = await self.teams()
-        if self._keyed is None or self._keyed[0] is not teams:
-            self._keyed = (teams, {team_key(t.name): t for t in reversed(teams)})
-        return self._keyed[1]
+    async def _team_keys(self) -> dict[str, tuple[int, str | None]]:
+        """Every team's (id, code) by its cross-source key: read once, then kept up to date
+        by `_team_id` (re-reading it per new team made an import quadratic)."""
+        if self._keyed is None:
+            rows = await self._all("SELECT id, name, code FROM teams ORDER BY id DESC")
+            self._keyed = {team_key(name): (tid, code) for tid, name, code in rows}
+        return self._keyed
 
     async def competitions(self) -> list[Competition]:
         """Every competition, cached like teams."""
@@ -282,20 +283,22 @@ class Store(ChatsRepository):
         row = await self._one("SELECT id, code FROM teams WHERE folded = ?", (folded,))
         if row is None and team.code:
             row = await self._one("SELECT id, code FROM teams WHERE code = ?", (team.code,))
+        keyed = await self._team_keys()
         if row is None:  # "Arsenal FC" here, "Arsenal" there: one team (feeds/teams.py)
-            same = (await self._team_keys()).get(team_key(team.name))
-            row = (same.id, same.code) if same is not None else None
+            row = keyed.get(team_key(team.name))
         if row is not None:
             if team.code and not row[1]:
                 await db.execute("UPDATE teams SET code = ? WHERE id = ?", (team.code, row[0]))
-                self._teams = None
+                self._teams = self._keyed = None
             return int(row[0])
         cur = await db.execute(
             "INSERT INTO teams(name, folded, code) VALUES (?, ?, ?)",
             (team.name, folded, team.code),
         )
         self._teams = None
-        return int(cur.lastrowid)  # type: ignore[arg-type]
+        team_id = int(cur.lastrowid)  # type: ignore[arg-type]
+        keyed.setdefault(team_key(team.name), (team_id, team.code))
+        return team_id
 
     async def _competition_id(self, db: aiosqlite.Connection, name: str) -> int:
         slug = fold(name)
@@ -539,6 +542,7 @@ class Store(ChatsRepository):
         changed = alerts = quiet = 0
         async with self.transaction() as db:
             known = await self._matches_by_key([s.key for s in incoming])
+            had_incidents = {key for key, match in known.items() if match.incidents}
             updates: list[tuple[MatchState, list[Event]]] = []
             for state in incoming:
                 old = known.get(state.key)
@@ -549,7 +553,8 @@ class Store(ChatsRepository):
                 updates.append((state, diff(old, state)))
             if not updates:
                 return ApplyResult(0, 0, 0)
-            ids = await self._save_matches(db, [state for state, _ in updates], now)
+            incidents = had_incidents | {state.key for state, _ in updates if state.incidents}
+            ids = await self._save_matches(db, [state for state, _ in updates], now, incidents)
             self._reminder_inputs += 1  # kick-offs may have moved or matches appeared
             expire = [
                 (ids[state.key],)
@@ -597,7 +602,11 @@ class Store(ChatsRepository):
         return found
 
     async def _save_matches(
-        self, db: aiosqlite.Connection, matches: list[MatchState], now: datetime
+        self,
+        db: aiosqlite.Connection,
+        matches: list[MatchState],
+        now: datetime,
+        incidents: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> dict[str, int]:
         """Upsert matches and replace their goals with a handful of statements, not per match."""
         by_name = {t.folded: t.id for t in await self.teams()}
@@ -662,9 +671,12 @@ class Store(ChatsRepository):
                 for seq, g in enumerate(m.goals)
             ],
         )  # fmt: skip
+        # Only matches that have or had incidents (most feeds never report any): a delete
+        # per match would cost every import a statement per match for nothing.
         with_incidents = [m for m in matches if m.incidents]
         await db.executemany(
-            "DELETE FROM incidents WHERE match_id = ?", [(ids[m.key],) for m in matches]
+            "DELETE FROM incidents WHERE match_id = ?",
+            [(ids[m.key],) for m in matches if m.key in incidents],
         )
         await db.executemany(
             "INSERT INTO incidents(match_id, seq, kind, side, minute, stoppage, player, detail) "
