@@ -224,6 +224,7 @@ class Store(ChatsRepository):
             await asyncio.shield(self._db.execute("COMMIT"))
 
     async def _rollback(self) -> None:
+        self._teams = self._keyed = None  # teams added in the undone transaction are gone
         try:
             await self._db.execute("ROLLBACK")
         except sqlite3.OperationalError:

@@ -114,3 +114,16 @@ def test_the_key_stays_out_of_the_settings_repr() -> None:
     assert "af-repr-secret" not in repr(settings)
 
 
+
+
+async def test_a_team_from_a_rolled_back_write_is_not_remembered(store: Store) -> None:
+    match = MatchState(
+        "af:7", "World Cup", "Final", KICKOFF, TeamRef("Arsenal"), TeamRef("Wolves"),
+        Status.SCHEDULED,
+    )  # fmt: skip
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as db:
+            await store._team_id(db, TeamRef("Wolverhampton Wanderers FC"))
+            raise RuntimeError("a write that fails half-way")
+    await store.apply([match], KICKOFF, render_alert, silent=True)  # no dangling team id
+    assert sorted(t.name for t in await store.teams()) == ["Arsenal", "Wolves"]
