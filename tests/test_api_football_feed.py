@@ -282,3 +282,22 @@ async def test_a_failed_live_request_loses_nothing_the_schedule_brought(
         assert ["ids" in r.query for r in fake.requests] == [False, True, True]
     finally:
         await world.feed.aclose()
+
+
+async def test_a_clock_that_goes_back_starts_the_plan_afresh(
+    fake: FakeApiFootball, clock: Clock
+) -> None:
+    (script,) = matchday(fake, 1, DAY + timedelta(hours=12))
+    key = f"af:{script.id}"
+    world = World(fake, clock, {key})
+    fake.daily_limit = 7500
+    try:
+        clock.now = DAY + timedelta(hours=12, minutes=30)
+        await world.feed.poll(clock.now, [key])  # the schedule, then the match by id
+        assert ["ids" in r.query for r in fake.requests] == [False, True]
+        clock.now = DAY + timedelta(hours=12, minutes=10)  # a new run, started earlier
+        asked = len(fake.requests)
+        await world.feed.poll(clock.now, [key])
+        assert ["ids" in r.query for r in fake.requests[asked:]] == [True]  # not held back
+    finally:
+        await world.feed.aclose()

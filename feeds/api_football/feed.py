@@ -145,12 +145,12 @@ class ApiFootballFeed(QuotaPoller):
             and state.kickoff - self.lead <= now <= state.kickoff + STALE_KICKOFF
         )
 
-    async def _followed_states(self, now: datetime) -> list[MatchState]:
-        """Followed fixtures up to the daily reset; all known ones without a `followed` hook
-        (planning for more than is followed only makes the plan cautious)."""
+    async def _followed_states(self, now: datetime, watched: Collection[str]) -> list[MatchState]:
+        """Followed fixtures up to the daily reset, and whatever the engine watches now; all
+        known ones without a `followed` hook (planning for more only makes it cautious)."""
         if self.followed is None:
             return [f.state for f in self._fixtures.values()]
-        keys = await self.followed(now, next_reset(now))
+        keys = {*await self.followed(now, next_reset(now)), *watched}
         return [self._fixtures[k].state for k in keys if k in self._fixtures]
 
     def _replan(self, now: datetime, followed: Sequence[MatchState]) -> Plan:
@@ -170,6 +170,10 @@ class ApiFootballFeed(QuotaPoller):
         return plan
 
     async def _poll(self, now: datetime, watched: Collection[str]) -> PollResult:
+        if self._last_now is not None and now < self._last_now:
+            # the bot's clock went back (a new replay): forget what was due when
+            self._last_live = self._retry_at = self._schedule_day = None
+        self._last_now = now
         if self._retry_at is not None and now < self._retry_at:
             return PollResult([], self._retry_at, observed=False)
         self._retry_at = None
@@ -186,7 +190,7 @@ class ApiFootballFeed(QuotaPoller):
                 and (s.status.in_play or s.status is Status.FINISHED)
             }  # fmt: skip
             states += [s for s in schedule if fixture_id(s.key) not in urgent]
-        plan = self._replan(now, await self._followed_states(now))
+        plan = self._replan(now, await self._followed_states(now, watched))
         live = {f.id for k in watched if (f := self._fixtures.get(k)) and self._wants_live(f, now)}
         due = plan.interval is not None and (
             self._last_live is None or now >= self._last_live + plan.interval
