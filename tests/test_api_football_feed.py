@@ -301,3 +301,25 @@ async def test_a_clock_that_goes_back_starts_the_plan_afresh(
         assert ["ids" in r.query for r in fake.requests[asked:]] == [True]  # not held back
     finally:
         await world.feed.aclose()
+
+
+async def test_a_schedule_interrupted_half_way_keeps_what_came_and_asks_for_the_rest(
+    fake: FakeApiFootball, clock: Clock
+) -> None:
+    (first,) = matchday(fake, 1, DAY + timedelta(hours=12))
+    other = Script(5000, DAY + timedelta(hours=15), Team("Celtic", 1), Team("Rangers", 2),
+                   league=179, season=2025)  # fmt: skip
+    fake.add(other)
+    client = ApiFootballClient(KEY, fake.url, monotonic=clock.monotonic, utcnow=clock.wall)
+    feed = ApiFootballFeed(client, [(1, 2026), (179, 2025)])
+    try:
+        fake.pass_next()
+        fake.fail_next(502)
+        failed = await feed.poll(clock.now, [])
+        assert failed.states == [] and not failed.observed
+        clock.now = failed.next_poll_at
+        result = await feed.poll(clock.now, [])
+        assert {s.key for s in result.states} == {f"af:{first.id}", "af:5000"}
+        assert [r.query.get("league") for r in fake.requests] == ["1", "179", "179"]
+    finally:
+        await feed.aclose()

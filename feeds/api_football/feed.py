@@ -177,39 +177,39 @@ class ApiFootballFeed(QuotaPoller):
         if self._retry_at is not None and now < self._retry_at:
             return PollResult([], self._retry_at, observed=False)
         self._retry_at = None
-        # What an earlier poll fetched but could not hand over (a later request failed).
-        states, self._unsent = self._unsent, []
-        urgent = self._urgent
-        if self._schedule_day != now.date():
+        # Everything fetched goes to `_unsent` first and leaves it only with a poll that
+        # succeeds whole: a request failing half-way through loses nothing already fetched.
+        asked = self._schedule_day != now.date()
+        if asked:
             schedule = await self._fetch_schedule(now)
             # Lists carry no events: a watched match the schedule shows started or over (the
-            # bot was down, or it is midnight) is asked for by id at once, events and all,
-            # and its event-less state is not passed on to be taken for goals without scorers.
-            urgent |= {
+            # bot was down, or it is midnight) is asked for by id at once, events and all.
+            self._urgent |= {
                 i for s in schedule if s.key in watched and (i := fixture_id(s.key))
                 and (s.status.in_play or s.status is Status.FINISHED)
             }  # fmt: skip
-            states += [s for s in schedule if fixture_id(s.key) not in urgent]
         plan = self._replan(now, await self._followed_states(now, watched))
         live = {f.id for k in watched if (f := self._fixtures.get(k)) and self._wants_live(f, now)}
         due = plan.interval is not None and (
             self._last_live is None or now >= self._last_live + plan.interval
         )
-        fetched = bool(states)
-        wanted = sorted(urgent | (live if due else set()))
+        wanted = sorted(self._urgent | (live if due else set()))
+        for start in range(0, len(wanted), MAX_IDS):
+            fixtures = await self.client.fixtures_by_ids(wanted[start : start + MAX_IDS])
+            self._unsent += self._keep(now, fixtures)
         if wanted:
-            self._unsent, self._urgent = states, urgent  # kept should a request below fail
-            for start in range(0, len(wanted), MAX_IDS):
-                fixtures = await self.client.fixtures_by_ids(wanted[start : start + MAX_IDS])
-                states += self._keep(now, fixtures)
-            self._unsent, self._urgent = [], set()
             self._last_live = now
-            fetched = True
+        self._urgent = set()
         self._failures = 0
-        return PollResult(states, self._next(now, watched, plan), observed=fetched)
+        # The latest state of each match only: a list's event-less word on a match asked for
+        # by id just after must not reach the store first as goals without scorers.
+        latest = {state.key: state for state in self._unsent}
+        states, self._unsent = list(latest.values()), []
+        return PollResult(states, self._next(now, watched, plan), observed=asked or bool(wanted))
 
     async def _fetch_schedule(self, now: datetime) -> list[MatchState]:
-        """One request per league not yet fetched today; a failure keeps the others."""
+        """One request per league not yet fetched today; what a failure interrupts keeps
+        what came before it (in `_unsent`) and asks only for the rest next time."""
         today = now.date()
         self._scheduled = {done for done in self._scheduled if done[0] == today}
         states: list[MatchState] = []
@@ -221,7 +221,9 @@ class ApiFootballFeed(QuotaPoller):
                 today + timedelta(days=self.schedule_days),
             )  # fmt: skip
             self._scheduled.add((today, league))
-            states += self._keep(now, fixtures)
+            fetched = self._keep(now, fixtures)
+            self._unsent += fetched
+            states += fetched
         self._schedule_day = today
         log.info("API-Football: schedule of %d leagues, %d fixtures", len(self.leagues),
                  len(states))  # fmt: skip
