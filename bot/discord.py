@@ -29,7 +29,7 @@ from discord import app_commands
 from discord.http import HTTPClient, Route, handle_message_parameters
 
 from bot.clock import Clock
-from bot.core import Core
+from bot.core import Core, stop_signals, until_either
 from bot.delivery import ChatLimits, Outcome, Sender, SendResult
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
@@ -48,7 +48,6 @@ MAX_RATELIMIT_WAIT = 30.0  # longer waits come back as RETRY_AFTER (30 is discor
 DEFER_AFTER = 2.0  # Discord wants an answer within 3 s; a slower reply is deferred first
 MAX_CHOICES = 25  # autocomplete suggestions Discord shows
 BACKOFF_CAP = 300.0  # seconds between attempts to reach Discord at start-up
-LOGIN_WAIT = 5.0  # seconds an alert waits for the login before it is retried later
 NO_MENTIONS = discord.AllowedMentions.none()  # a user's echoed words never ping anyone
 
 # The one option each menu command takes, and what it is called in Discord's UI.
@@ -88,9 +87,9 @@ def _retry_after(exc: discord.HTTPException) -> float:
 class DiscordSender(Sender):
     """Sends through discord.py's HTTP client and maps every Discord answer to an `Outcome`.
 
-    `logged_in`, when given, is set once the client has logged in: until then a send waits
-    up to `wait` seconds for it, then counts as a transient failure (retried with backoff),
-    so alerts queued while Discord is unreachable at start-up wait in the ledger.
+    `logged_in`, when given, is set once the client has logged in: until then the sender
+    is not `ready`, so delivery claims no Discord row (none holds a send slot while Discord
+    is unreachable) and Discord's alerts wait in the ledger.
     """
 
     platform = PLATFORM
@@ -98,21 +97,19 @@ class DiscordSender(Sender):
     # like Telegram's groups. One a second keeps alerts from piling up behind the bucket.
     limits = ChatLimits(interval=1.0, group_per_minute=None)
 
-    def __init__(
-        self, http: HTTPClient, logged_in: asyncio.Event | None = None, wait: float = LOGIN_WAIT
-    ) -> None:
+    def __init__(self, http: HTTPClient, logged_in: asyncio.Event | None = None) -> None:
         self.http = http
         self.logged_in = logged_in
-        self.wait = wait
+
+    @property
+    def ready(self) -> bool:
+        return self.logged_in is None or self.logged_in.is_set()
 
     async def send(
         self, chat: Chat, text: str, buttons: Sequence[Sequence[Button]] = ()
     ) -> SendResult:
-        if self.logged_in is not None and not self.logged_in.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.logged_in.wait(), self.wait)
-            if not self.logged_in.is_set():
-                return SendResult(Outcome.TRANSIENT, error="not logged in to Discord (yet)")
+        if not self.ready:  # logged out after the claim
+            return SendResult(Outcome.TRANSIENT, error="not logged in to Discord")
         content, view = render(Reply(text, tuple(tuple(row) for row in buttons)))
         params = handle_message_parameters(
             content=content, view=view if view is not None else discord.utils.MISSING,
@@ -136,6 +133,8 @@ class DiscordSender(Sender):
                                   error=f"429 {exc.text}".strip())  # fmt: skip
             if exc.status >= 500:
                 return SendResult(Outcome.TRANSIENT, error=f"{exc.status} {exc.text}".strip())
+            if exc.status == 401:  # the token was reset: no message will go out until fixed
+                return SendResult(Outcome.UNAUTHORIZED, error=f"401 {exc.text}".strip())
             return SendResult(Outcome.REJECTED, error=f"{exc.status} {exc.text}".strip())
         except TimeoutError:
             # The request left; Discord may have posted it. Retrying errs towards a repeat
@@ -407,13 +406,15 @@ async def run_discord(settings: Settings, clock: Clock) -> None:
     core = await Core.open(settings, clock)
     client: MatchdayDiscord | None = None
     try:
-        await core.start_without_job_queue()
-        client = await start_discord(core)
-        assert client._runner is not None
-        try:
-            await client._runner  # until the gateway connection ends for good
-        except discord.LoginFailure as exc:
-            raise SettingsError("DISCORD_BOT_TOKEN: Discord refused this token") from exc
+        with stop_signals() as stopping:
+            await core.start_without_job_queue()
+            client = await start_discord(core)
+            assert client._runner is not None
+            try:  # until the gateway connection ends for good, or SIGTERM/SIGINT
+                await until_either(asyncio.shield(client._runner), stopping)
+            except discord.LoginFailure as exc:
+                raise SettingsError("DISCORD_BOT_TOKEN: Discord refused this token") from exc
     finally:
+        await core.stop()  # sends on the wire finish while Discord's HTTP client is open
         await stop_discord(client)
         await core.close()

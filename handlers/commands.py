@@ -46,6 +46,9 @@ async def stats(req: Request) -> Reply:
     budget = await req.store.get_meta("feed.budget")  # written by the live engine
     if budget:
         lines.append(f"<b>Feed budget</b>\n{esc(budget)}")
+    if problems := req.store.health.lines():
+        lines.append("<b>Background errors (restarted)</b>")
+        lines += [esc(line) for line in problems]
     errors = await req.store.last_errors()
     if errors:
         lines.append("<b>Last errors</b>")

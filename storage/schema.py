@@ -114,7 +114,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alerts_errors ON alerts(id) WHERE last_error IS NOT NULL;
     CREATE INDEX chats_inactive ON chats(id) WHERE active = 0;
     """,
-    # 4: what feeds with match events report (API-Football): a goal's assist, and red
+    # 4: delivery claims rows (status 'sending') and takes each chat's oldest open row: find
+    #    it with one index seek, however much sent history the chat has.
+    """
+    CREATE INDEX alerts_open ON alerts(chat_id, id) WHERE status IN ('pending', 'sending');
+    """,
+    # 5: what feeds with match events report (API-Football): a goal's assist, and red
     #    cards, missed penalties and VAR decisions, replaced with the match like its goals.
     """
     ALTER TABLE goals ADD COLUMN assist TEXT;
