@@ -136,4 +136,20 @@ MIGRATIONS: list[str] = [
         WHERE (status = 'failed' OR status = 'expired' OR status = 'inactive');
     CREATE INDEX alerts_match ON alerts(match_id) WHERE event LIKE 'reminder:%';
     """,
+    # 6: what feeds with match events report (API-Football): a goal's assist, and red
+    #    cards, missed penalties and VAR decisions, replaced with the match like its goals.
+    """
+    ALTER TABLE goals ADD COLUMN assist TEXT;
+    CREATE TABLE incidents (
+        match_id INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        side INTEGER NOT NULL CHECK (side IN (1, 2)),
+        minute INTEGER NOT NULL,
+        stoppage INTEGER NOT NULL DEFAULT 0,
+        player TEXT,
+        detail TEXT,
+        PRIMARY KEY (match_id, seq)
+    ) WITHOUT ROWID;
+    """,
 ]
