@@ -9,20 +9,26 @@ are unique: "Korea Republic" (KOR) is the "South Korea" already known.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import aiosqlite
 
 from feeds.model import TeamRef, fold
+from feeds.teams import team_key
 
 NATIONAL = "international"
 
 Query = Callable[[str, Sequence[object]], Awaitable[list[aiosqlite.Row]]]
 
 
-async def find_team(query: Query, team: TeamRef) -> tuple[int | None, bool]:
+async def find_team(
+    query: Query, team: TeamRef, keyed: Mapping[str, tuple[int, str | None]] | None = None
+) -> tuple[int | None, bool]:
     """The id of the stored team `team` is (None: a new team), and whether the stored row
-    should take the team's scope or code (it was recorded before either was known)."""
+    should take the team's scope, code or name (it was recorded before they were known).
+
+    `keyed` maps feeds/teams.py's `team_key` ("Arsenal FC" and "Arsenal" alike) to stored
+    teams: a last resort, taken only within the same scope (or where one side has none)."""
     folded, scope = fold(team.name), team.scope or ""
     rows = await query(
         "SELECT id, code, scope FROM teams WHERE folded = ? AND placeholder = ?",
@@ -46,12 +52,23 @@ async def find_team(query: Query, team: TeamRef) -> tuple[int | None, bool]:
         )
         if len(coded) == 1:
             return int(coded[0][0]), True  # the row learns this name (team_names)
+    hit = (keyed or {}).get(team_key(team.name)) if not team.placeholder else None
+    if hit is not None:
+        rows = await query("SELECT scope FROM teams WHERE id = ?", (hit[0],))
+        other = rows[0][0] if rows else ""
+        if not scope or not other or other == scope:
+            return hit[0], True
     return None, False
 
 
-async def team_id(db: aiosqlite.Connection, query: Query, team: TeamRef) -> tuple[int, bool]:
+async def team_id(
+    db: aiosqlite.Connection,
+    query: Query,
+    team: TeamRef,
+    keyed: Mapping[str, tuple[int, str | None]] | None = None,
+) -> tuple[int, bool]:
     """The stored team's id, adding or completing its row; True when a row was written."""
-    found, complete = await find_team(query, team)
+    found, complete = await find_team(query, team, keyed)
     if found is not None:
         if complete:
             await db.execute(
