@@ -34,7 +34,8 @@ def throwaway(settings: Settings) -> Iterator[Settings]:
         copy = Path(folder) / "matchday.db"
         source = Path(settings.db_path)
         if source.is_file():
-            with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, closing(
+            read_only = f"{source.resolve().as_uri()}?mode=ro"  # a path with ? or # intact
+            with closing(sqlite3.connect(read_only, uri=True)) as src, closing(
                 sqlite3.connect(copy)
             ) as dst:
                 src.backup(dst)
