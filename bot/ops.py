@@ -76,7 +76,9 @@ class Metrics:
             "matchday_feed_requests", "Requests the feed made since start", registry=r
         )
         self.feed_quota = Gauge(
-            "matchday_feed_quota_remaining", "Requests the feed's quota still allows", registry=r
+            "matchday_feed_quota_remaining",
+            "Requests the feed's quota still allows (football-data: this minute; "
+            "API-Football: today)", registry=r,
         )
         self.last_tick = 0.0  # time.monotonic() of the last tick that completed
 
@@ -157,7 +159,7 @@ class Ops:
         m.oldest_pending.set(due.oldest_seconds)
         m.sent.set(core.delivery.sent)
         for gauge, name in ((m.feed_requests, "requests_made"), (m.feed_quota, "quota_remaining")):
-            value = getattr(core.feed, name, None)  # live feeds count these; the replay does not
+            value = getattr(core.feed, name, None)  # live feeds have these; the replay has not
             if isinstance(value, int | float):
                 gauge.set(value)
 
