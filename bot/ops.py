@@ -61,6 +61,10 @@ class Metrics:
             "matchday_alerts_sent_by_process", "Alerts the platforms accepted from this process",
             registry=r,
         )  # fmt: skip
+        self.rate_limited = Gauge(
+            "matchday_rate_limited_by_process", "429s (retry_after) answered to alerts sent "
+            "from this process", registry=r,
+        )  # fmt: skip
         self.ledger = Gauge(
             "matchday_ledger_alerts", "Alert ledger rows by status", ["status"], registry=r
         )
@@ -158,6 +162,7 @@ class Ops:
             m.pending.labels(platform).set(due.counts.get(platform, 0))
         m.oldest_pending.set(due.oldest_seconds)
         m.sent.set(core.delivery.sent)
+        m.rate_limited.set(core.delivery.rate_limited)
         for gauge, name in ((m.feed_requests, "requests_made"), (m.feed_quota, "quota_remaining")):
             value = getattr(core.feed, name, None)  # live feeds have these; the replay has not
             if isinstance(value, int | float):

@@ -84,6 +84,7 @@ async def test_metrics_parse_and_count_commands(
     assert ("matchday_ledger_alerts", (("status", "pending"),)) in samples
     assert samples[("matchday_ledger_pending", (("platform", "telegram"),))] >= 0
     assert samples[("matchday_tick_seconds_count", ())] >= 1
+    assert samples[("matchday_rate_limited_by_process", ())] == 0
 
 
 async def test_healthz_turns_503_while_the_engine_cannot_write_and_recovers(
