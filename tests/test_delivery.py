@@ -160,6 +160,7 @@ async def test_sigkill_mid_fan_out_delivers_the_rest(
     got = [chat for chat, _ in goal_sends(fake_telegram)]
     assert set(got) == set(chats)
     repeats = len(got) - len(set(got))
+    print(f"SIGKILL: {repeats} repeats, {claimed} rows claimed at the kill")  # for -rP runs
     # ...and of those, at most the send slots' worth left before the kill went unmarked.
     assert repeats <= min(claimed, MAX_IN_FLIGHT), (repeats, claimed)
     assert fake_telegram.too_many_requests == 0
