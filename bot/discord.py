@@ -21,7 +21,6 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from zoneinfo import available_timezones
 
 import aiohttp
 import discord
@@ -37,6 +36,7 @@ from handlers.base import Button, Reply, Request
 from handlers.commands import COMMANDS, parse_command
 from handlers.lookup import competitions_of, teams_of
 from handlers.names import Target, suggest
+from handlers.zones import portable_zones
 from storage.store import Chat
 
 log = logging.getLogger("matchday.discord")
@@ -246,7 +246,7 @@ async def suggest_group(core: Core, current: str) -> list[str]:
     return suggest(current, comps + groups_as_targets, MAX_CHOICES)
 
 
-_ZONES = sorted(available_timezones())
+_ZONES = sorted(portable_zones())  # what /timezone accepts: no host-only names like localtime
 
 
 async def suggest_zone(core: Core, current: str) -> list[str]:
