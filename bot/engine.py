@@ -67,7 +67,9 @@ class LiveEngine:
         self._first = False
         admitted = await self._admit([*states, *settled], now, trust=silent)
         watch = Watch(now, self._last_observed)
-        applied = await self.store.apply(admitted, now, render_alert, silent=silent, watch=watch)
+        applied = await self.store.apply(
+            admitted, now, render_alert, silent=silent, watch=watch, meta={LAST_POLL: to_db(now)}
+        )  # what was seen and when, in one transaction: a kill cannot part them
         if applied.alerts:
             self.on_alerts()  # before the bookkeeping below: a goal should not wait for it
         await self._remember(now, admitted, observed=result.observed or bool(settled))
@@ -124,7 +126,6 @@ class LiveEngine:
             clocks = {k: c.dumps() for k, c in self.observer.clocks.items()}
             await self.store.set_meta(CLOCKS, json.dumps(clocks))
             self.observer.dirty.clear()
-        await self.store.set_meta(LAST_POLL, to_db(now))
         note = getattr(self.feed, "budget_note", None)  # a feed on a daily budget says how it goes
         if isinstance(note, str) and note != self._budget_note:
             await self.store.set_meta(FEED_BUDGET, note)  # for /stats, in any process

@@ -174,6 +174,12 @@ def _render_for(render: Renderer, event: Event, match: MatchState, zone: str) ->
         return render(event, match, zone_or_utc("UTC"))
 
 
+_SET_META = (
+    "INSERT INTO meta(key, value) VALUES (?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+)
+
+
 class Store(MatchReads, SourceMatches, ChatsRepository):
     """The facade every other part talks to; no SQL lives outside this package."""
 
@@ -272,11 +278,7 @@ class Store(MatchReads, SourceMatches, ChatsRepository):
 
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            await db.execute(_SET_META, (key, value))
 
     # -- teams and competitions ------------------------------------------------------------
 
@@ -531,17 +533,21 @@ class Store(MatchReads, SourceMatches, ChatsRepository):
         *,
         silent: bool = False,
         watch: Watch | None = None,
+        meta: dict[str, str] | None = None,
     ) -> ApplyResult:
         """Store what a feed reports and queue the alerts it causes, in one transaction.
 
         Which events are news is decided by observation, never by the minute: `silent`
         (an import, a rewound clock) records everything quietly; `watch` says how closely
         the engine watched (a gap it did not observe is caught up quietly, feeds/observe.py);
-        without either, every new event is news.
+        without either, every new event is news. `meta` is written in the same transaction:
+        the engine's "last poll" can then never be older than the states it saw then.
         """
         incoming = list(states)
         changed = alerts = quiet = 0
         async with self.transaction() as db:
+            if meta:
+                await db.executemany(_SET_META, list(meta.items()))
             known = await self._matches_by_key([s.key for s in incoming])
             had_incidents = {key for key, match in known.items() if match.incidents}
             updates: list[tuple[MatchState, list[Event]]] = []

@@ -52,13 +52,10 @@ def ledger(db: Path) -> tuple[set[str], str]:
     """Texts of alerts recorded as sent, and the engine's last poll instant."""
     with sqlite3.connect(db) as conn:
         sent = {row[0] for row in conn.execute("SELECT text FROM alerts WHERE status = 'sent'")}
-        # The engine records its last poll after the poll's states commit, in a second
-        # transaction: a kill between the two leaves states newer than engine.last_poll.
-        # Resume from the newer (a restart from the older replays a goal away as
-        # "disallowed"; making the two one transaction is the live engine's business).
+        # The engine writes its last poll in the transaction that stores the poll's states,
+        # so resuming from it never replays a goal away as "disallowed".
         (last,) = conn.execute(
-            "SELECT MAX(value) FROM (SELECT value FROM meta WHERE key = 'engine.last_poll' "
-            "UNION ALL SELECT MAX(updated_at) FROM matches)"
+            "SELECT value FROM meta WHERE key = 'engine.last_poll'"
         ).fetchone()
     return sent, last
 
