@@ -25,7 +25,9 @@ from zoneinfo import available_timezones
 
 import aiohttp
 import discord
+import yarl
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route, handle_message_parameters
 
 from bot.clock import Clock
@@ -71,6 +73,34 @@ NOT_A_COMMAND = Reply("I answer commands — try <code>/score Belgium</code> or 
 def use_api_url(api_url: str) -> None:
     """Send every REST call (and interaction response) to `api_url` (DISCORD_API_URL)."""
     Route.BASE = api_url.rstrip("/")
+
+
+def use_gateway_url(gateway_url: str) -> None:
+    """Open the websocket gateway at `gateway_url` (DISCORD_GATEWAY_URL).
+
+    `Client.connect` dials `DiscordWebSocket.DEFAULT_GATEWAY` for a new session and goes back
+    to it whenever Discord invalidates one; a resume goes to the session's own
+    `resume_gateway_url` from READY. So this class attribute, process-wide like `Route.BASE`,
+    is where discord.py takes the address from: setting it is what makes a proxy (or the
+    test suite's fake Discord) reachable without touching the library's connect loop.
+    """
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+# Gateway close codes after which discord.py gives up (Discord's list of codes not to
+# reconnect on), in words for the one log line that says why Discord is off.
+CLOSE_REASONS = {
+    4004: "Discord refused DISCORD_BOT_TOKEN (gateway close 4004 Authentication failed)",
+    4010: "Discord refused the shard (gateway close 4010)",
+    4011: "Discord wants this bot sharded (gateway close 4011)",
+    4012: "Discord refused the gateway version (gateway close 4012)",
+    4013: "Discord refused the intents (gateway close 4013)",
+    4014: "Discord wants privileged intents (gateway close 4014)",
+}
+
+
+def _refusal(code: int) -> str:
+    return CLOSE_REASONS.get(code, f"Discord closed the gateway with code {code}")
 
 
 # -- delivery --------------------------------------------------------------------------------
@@ -347,8 +377,11 @@ class MatchdayDiscord(discord.Client):
     async def _run(self, token: str) -> None:
         """Log in, then hold the gateway; failures that leave the client open are retried.
 
-        discord.py reconnects by itself once connected, but not when the very first
-        connection (or the login) fails, e.g. Discord or the network is down at start-up.
+        discord.py reconnects by itself once connected (resuming the session where it can),
+        but not when the very first connection (or the login) fails, e.g. Discord or the
+        network is down at start-up. A refusal (401 at login, or a gateway close code that
+        no retry can fix) ends the Discord front end with one error line; whatever else
+        runs in the process (Telegram, the engine, delivery) carries on.
         """
         delay = 1.0
         while not self.is_closed():
@@ -360,10 +393,13 @@ class MatchdayDiscord(discord.Client):
             except asyncio.CancelledError:
                 raise
             except discord.LoginFailure:
-                log.error("Discord refused DISCORD_BOT_TOKEN: the Discord front end is off")
+                await self._end("Discord refused DISCORD_BOT_TOKEN (401 Unauthorized)")
                 raise
             except discord.PrivilegedIntentsRequired:
-                log.error("Discord wants privileged intents: the Discord front end is off")
+                await self._end("Discord wants privileged intents (gateway close 4014)")
+                raise
+            except discord.ConnectionClosed as exc:  # connect() closed the client: for good
+                await self._end(_refusal(exc.code))
                 raise
             except Exception as exc:
                 if self.is_closed():
@@ -372,6 +408,16 @@ class MatchdayDiscord(discord.Client):
                 log.debug("Discord connection failure", exc_info=exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_CAP)
+
+    async def _end(self, reason: str) -> None:
+        """Discord said no for good: say so once, stop sending, let go of the connection.
+
+        Alerts for Discord channels stay in the ledger (the sender answers "not logged in")
+        for the next start with a token Discord accepts.
+        """
+        log.error("%s: the Discord front end is off", reason)
+        self.logged_in.clear()
+        await self.close()
 
     async def stop(self) -> None:
         self.core.delivery.senders.pop(PLATFORM, None)
@@ -392,6 +438,7 @@ async def start_discord(core: Core) -> MatchdayDiscord:
     if not token:
         raise SettingsError("DISCORD_BOT_TOKEN is not set")
     use_api_url(core.settings.discord_api_url)
+    use_gateway_url(core.settings.discord_gateway_url)
     client = MatchdayDiscord(core)
     client.start_background(token)
     return client

@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
 DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
+DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 
 
 class SettingsError(ValueError):
@@ -34,6 +35,7 @@ class Settings:
     http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
+    discord_gateway_url: str = DEFAULT_DISCORD_GATEWAY_URL
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
@@ -79,6 +81,7 @@ class Settings:
             http_transport=transport,
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+            discord_gateway_url=_gateway_url(get("DISCORD_GATEWAY_URL")),
         )
 
 
@@ -99,3 +102,11 @@ def _ids(raw: str | None) -> list[int]:
         return [int(part) for part in (raw or "").replace(" ", "").split(",") if part]
     except ValueError as exc:
         raise SettingsError("MATCHDAY_ADMINS must be comma-separated numeric user ids") from exc
+
+
+def _gateway_url(raw: str | None) -> str:
+    """The websocket gateway as discord.py dials it: a ws(s) URL; it adds the query itself."""
+    url = raw or DEFAULT_DISCORD_GATEWAY_URL
+    if not url.startswith(("wss://", "ws://")):
+        raise SettingsError(f"DISCORD_GATEWAY_URL must be a wss:// or ws:// URL, got {url!r}")
+    return url
