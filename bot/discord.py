@@ -369,6 +369,11 @@ class MatchdayDiscord(discord.Client):
         if custom_id.startswith("/"):
             await answer(self.core, interaction, custom_id)
 
+    @property
+    def runner(self) -> asyncio.Task[None] | None:
+        """The task that holds the connection: done once Discord is off for good."""
+        return self._runner
+
     def start_background(self, token: str) -> asyncio.Task[None]:
         """Log in and hold the gateway connection in a task on the running loop."""
         self._runner = asyncio.create_task(self._run(token), name="discord")
@@ -456,11 +461,13 @@ async def run_discord(settings: Settings, clock: Clock) -> None:
     try:
         await core.start_without_job_queue()
         client = await start_discord(core)
-        assert client._runner is not None
+        assert client.runner is not None
         try:
-            await client._runner  # until the gateway connection ends for good
+            await client.runner  # until the gateway connection ends for good
         except discord.LoginFailure as exc:
             raise SettingsError("DISCORD_BOT_TOKEN: Discord refused this token") from exc
+        except discord.ConnectionClosed as exc:
+            raise SettingsError(_refusal(exc.code)) from exc
     finally:
         await stop_discord(client)
         await core.close()
