@@ -10,78 +10,20 @@ Discord times them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
-from bot.clock import Clock
 from bot.core import Core
-from bot.discord import MatchdayDiscord, start_discord, stop_discord
-from bot.settings import Settings
-from tests.conftest import NOW
+from tests.discord_harness import discord_bot, until
+from tests.discord_harness import fake as fake
+from tests.discord_harness import restore_discord_addresses as restore_discord_addresses
 from tests.fake_discord import CHANNEL_ID, FAN, MODERATOR, TOKEN, FakeDiscord
 from tests.fake_discord_interactions import ANSWER_WITHIN
 
 BELGIUM_V_JAPAN_KICK_OFF_SOON = datetime(2018, 7, 2, 17, 58, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _restore_addresses() -> Any:
-    """The REST base and the gateway are discord.py's process-wide addresses."""
-    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
-
-
-def discord_env(fake: FakeDiscord, db: Path, **extra: str) -> dict[str, str]:
-    return {"DISCORD_BOT_TOKEN": TOKEN, "DISCORD_API_URL": fake.base_url,
-            "DISCORD_GATEWAY_URL": fake.gateway_url, "MATCHDAY_DB": str(db), **extra}  # fmt: skip
-
-
-async def until(fake: FakeDiscord, predicate: Callable[[], Any],
-                client: MatchdayDiscord | None = None) -> None:  # fmt: skip
-    """Wait for `predicate` of the fake's state; fail at once if the bot's client ends."""
-    waiter = asyncio.ensure_future(fake.wait_for(predicate))
-    runner = client.runner if client is not None else None
-    if runner is None:
-        await waiter
-        return
-    done, _ = await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
-    if waiter not in done:
-        waiter.cancel()
-        runner.result()  # its exception, if it failed
-        raise AssertionError("the Discord client stopped while the test waited")
-
-
-@contextlib.asynccontextmanager
-async def discord_bot(
-    fake: FakeDiscord, db: Path, now: datetime = NOW, speed: float = 1.0
-) -> AsyncIterator[tuple[Core, MatchdayDiscord]]:
-    """The bot as `matchday run` starts it with only DISCORD_BOT_TOKEN (see run_discord),
-    up once its session is READY with the server and its slash commands are registered."""
-    core = await Core.open(Settings.load(env=discord_env(fake, db)), Clock(now, speed))
-    client: MatchdayDiscord | None = None
-    try:
-        await core.start_without_job_queue()
-        client = await start_discord(core)
-        await until(fake, lambda: fake.gateway.ready() and fake.commands, client)
-        yield core, client
-    finally:
-        await stop_discord(client)
-        await core.close()
 
 
 async def test_the_client_dials_discord_gateway_url(fake: FakeDiscord, tmp_path: Path) -> None:
