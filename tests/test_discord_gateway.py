@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.settings import Settings, SettingsError
 from tests.discord_harness import discord_bot, discord_env, until
 from tests.discord_harness import fake as fake
 from tests.discord_harness import restore_discord_addresses as restore_discord_addresses
@@ -19,6 +20,14 @@ from tests.fake_discord import FakeDiscord
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import running_bot
+
+
+def test_discord_gateway_url_setting() -> None:
+    assert Settings.load(env={}).discord_gateway_url == "wss://gateway.discord.gg/"
+    proxy = Settings.load(env={"DISCORD_GATEWAY_URL": "wss://gw.example.org/"})
+    assert proxy.discord_gateway_url == "wss://gw.example.org/"
+    with pytest.raises(SettingsError, match="DISCORD_GATEWAY_URL"):
+        Settings.load(env={"DISCORD_GATEWAY_URL": "https://discord.com/api/v10"})
 
 
 async def still_answers(fake: FakeDiscord) -> None:
