@@ -276,6 +276,9 @@ class ScriptFeed:
         self.returned_at = time.monotonic()
         return PollResult([self.state], now)
 
+    async def refresh(self, now: datetime, keys: Collection[str]) -> list[MatchState]:
+        return []
+
     async def aclose(self) -> None:
         return None
 

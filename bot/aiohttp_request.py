@@ -11,7 +11,10 @@ rest of the bot cannot tell the two apart:
   of the `connection_pool_size` connections. `None` means no limit. Any of them expiring raises
   `telegram.error.TimedOut`; a pool timeout says the request was not sent, as httpx's does.
 - Every other transport failure (refused, reset or dropped connection, bad proxy, TLS ...)
-  raises `telegram.error.NetworkError` naming aiohttp's exception class.
+  raises `telegram.error.NetworkError` naming aiohttp's exception class. Neither carries the
+  bot token: messages are redacted and nothing is chained to aiohttp's own exception, whose
+  text may hold the full URL (see `do_request`).
+- TLS is verified against certifi's CA bundle, as httpx does, not the host's CA store.
 - `do_request` only returns `(status, body)`: PTB's `BaseRequest` maps status codes to
   `RetryAfter`, `Forbidden`, `ChatMigrated`, `BadRequest`, `InvalidToken`, `NetworkError`.
 - Proxies: an explicit `proxy` URL, else (like httpx) the `HTTPS_PROXY` / `HTTP_PROXY` /
@@ -29,14 +32,17 @@ is initialized again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import re
 import socket
+import ssl
 from collections.abc import Collection
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import aiohttp
+import certifi
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.helpers import get_env_proxy_for_url
 from aiohttp.payload import Payload
@@ -47,6 +53,30 @@ from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
+
+
+def redact(text: str, url: str) -> str:
+    """`text` without the token of the Bot API `url`, in any spelling aiohttp may give it."""
+    path = urlsplit(url).path
+    token = path.split("/bot", 1)[1].split("/", 1)[0] if "/bot" in path else ""
+    if token:
+        for spelling in {token, unquote(token), quote(token, safe=""), quote(token)}:
+            text = text.replace(spelling, "[redacted]")
+    return _TOKEN_IN_URL.sub("/bot[redacted]/", text)
+
+
+def _describe(err: BaseException, url: str) -> str:
+    """`aiohttp.ClientConnectorError: Cannot connect to host …`, token redacted."""
+    module = "aiohttp" if type(err).__module__.startswith("aiohttp") else type(err).__module__
+    detail = f"{module}.{type(err).__name__}"
+    return redact(f"{detail}: {err}" if str(err) else detail, url)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Certificates are verified against certifi's CA bundle, as PTB's httpx transport does:
+    the same trust on every host, including those without a system CA store."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 __all__ = ["AiohttpRequest"]
 
@@ -201,6 +231,11 @@ class AiohttpRequest(BaseRequest):
         return self._proxy
 
     @property
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context every connection is verified with: see `tls_context`."""
+        return tls_context()
+
+    @property
     def session(self) -> aiohttp.ClientSession | None:
         """The live aiohttp session, or None before first use and after `shutdown`."""
         return self._session
@@ -208,6 +243,7 @@ class AiohttpRequest(BaseRequest):
     # ------------------------------------------------------------------ lifecycle
     def _build_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
+            ssl=self.ssl_context,
             limit=self._pool_size,
             limit_per_host=0,
             socket_factory=self._socket_factory() if self._socket_options else None,
@@ -295,20 +331,25 @@ class AiohttpRequest(BaseRequest):
                 raise TimedOut(message=_POOL_TIMEOUT_MESSAGE) from err
         else:
             await pool.acquire()
-        proxy, proxy_auth = self._env_proxy(url) if self._proxy is None else (None, None)
+        # Bot API URLs carry the token, and aiohttp repeats the URL in some errors ("Connection
+        # timeout to host https://…/bot<token>/getMe"). An exception chained to such an error
+        # prints it in every traceback, including the one Python prints at exit, which no log
+        # filter sees. So the error we raise is built from a redacted description and raised
+        # outside the `except` block: it has no __cause__ and no __context__ to leak.
+        failure: NetworkError
         try:
+            proxy, proxy_auth = self._env_proxy(url) if self._proxy is None else (None, None)
             async with session.request(
                 method, url, data=body, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's connect/read timeouts and our write timeout
-            raise TimedOut from err
-        except aiohttp.ClientError as err:
-            # aiohttp may quote the URL, and Bot API URLs carry the token: never repeat it.
-            detail = _TOKEN_IN_URL.sub("/bot[redacted]/", str(err))
-            raise NetworkError(f"aiohttp.{err.__class__.__name__}: {detail}") from err
+            failure = TimedOut(f"Timed out ({_describe(err, url)})")
+        except Exception as err:  # aiohttp.ClientError, or anything else the URL upset
+            failure = NetworkError(_describe(err, url))
         finally:
             pool.release()
+        raise failure
 
     def _env_proxy(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
         """The environment's proxy for this URL's origin, looked up once per session."""

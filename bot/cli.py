@@ -1,4 +1,4 @@
-"""`matchday [run|console|import|stats]` — the command-line contract in DESIGN.md."""
+"""`matchday [run|console|import|stats|backup]` — the command-line contract in DESIGN.md."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = root.add_subparsers(dest="command")
     for name, text in (
-        ("run", "the bot: Telegram (long polling) and/or Discord, as the tokens say"),
+        ("run", "the bot: Telegram (long polling, or a webhook with MATCHDAY_WEBHOOK_URL) "
+                "and/or Discord, as the tokens say"),
         ("console", "the same bot in this terminal, no token or network needed"),
     ):
         p = sub.add_parser(name, help=text, description=text)
@@ -54,6 +55,10 @@ def parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="load openfootball JSON files or URLs into the store")
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     sub.add_parser("stats", help="the alert ledger's counts and last errors")
+    backup = sub.add_parser(
+        "backup", help="a consistent copy of the SQLite database, safe while the bot runs"
+    )
+    backup.add_argument("path", metavar="PATH", help="where to write the copy")
     return root
 
 
@@ -67,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(
         logging.DEBUG if args.verbose else logging.INFO,
         [settings.telegram_token, settings.football_data_token, settings.discord_token],
+        json_lines=settings.log_format == "json",
     )
     command = args.command or (
         "run" if settings.telegram_token or settings.discord_token else "console"
@@ -81,7 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
             from bot.app import build_application
 
-            build_application(settings, clock).run_polling(drop_pending_updates=False)
+            application = build_application(settings, clock)
+            if settings.webhook_url is None:
+                application.run_polling(drop_pending_updates=False)
+                return 0
+            from urllib.parse import urlsplit
+
+            from bot.webhook import webhook_secret
+
+            host, port = settings.webhook_listen
+            application.run_webhook(
+                listen=host, port=port, url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url, drop_pending_updates=False,
+                secret_token=asyncio.run(webhook_secret(settings)),
+            )  # fmt: skip
             return 0
         if command == "console":
             from bot.console import run_console
@@ -94,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.importer import run_import
 
             return asyncio.run(run_import(settings, args.sources))
+        if command == "backup":
+            return _backup(settings.db_path, args.path)
         from bot.importer import print_stats
 
         return asyncio.run(print_stats(settings))
@@ -106,6 +127,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`matchday console | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _backup(database: str, path: str) -> int:
+    from bot.backup import BackupError, backup_database
+
+    try:
+        report = backup_database(database, path)
+    except BackupError as exc:
+        print(f"matchday backup: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Backed up {database} to {report.path}: {report.size / 2**20:.1f} MiB, "
+        f"{report.matches} matches, {report.alerts} alerts."
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from bot.core import Core
 from bot.delivery import Outcome, Sender, SendResult
 from bot.settings import Settings
 from handlers.base import Button, Reply, Request
-from handlers.commands import dispatch, parse_command
+from handlers.commands import parse_command
 from storage.store import Chat
 
 PLATFORM = "console"
@@ -77,4 +77,4 @@ async def _answer(core: Core, chat: Chat, text: str) -> Reply:
 
     request = Request(name, args, chat, CONSOLE_CHAT, core.store, core.clock,
                       core.settings, is_admin)  # fmt: skip
-    return await dispatch(request)
+    return await core.run(request)

@@ -6,15 +6,24 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiohttp import web
 
 from bot.clock import Clock
 from bot.delivery import Delivery, RateGate, Sender
 from bot.engine import LiveEngine
+from bot.ops import Metrics, Ops
 from bot.settings import Settings, SettingsError
 from feeds.base import Feed
+from handlers.base import Reply, Request
+from handlers.commands import dispatch
 from storage.store import Store
 
 log = logging.getLogger("matchday")
+
+PRUNE_BATCH = 500  # rows a tick: a few milliseconds of write lock
+PRUNE_EVERY = timedelta(minutes=10)  # of clock time, once the ledger is pruned up to date
 
 
 def make_feed(settings: Settings) -> Feed:
@@ -28,12 +37,16 @@ def make_feed(settings: Settings) -> Feed:
 
         if not settings.football_data_token:
             raise SettingsError("MATCHDAY_FEED=football-data needs FOOTBALL_DATA_TOKEN")
-        client = FootballDataClient(settings.football_data_token, settings.football_data_url)
-        return FootballDataFeed(
-            client, settings.football_data_competitions or FREE_TIER_COMPETITIONS
+        client = FootballDataClient(
+            settings.football_data_token,
+            settings.football_data_url,
+            max_requests_per_minute=settings.football_data_rate,
         )
-    from datetime import timedelta
-
+        return FootballDataFeed(
+            client,
+            settings.football_data_competitions or FREE_TIER_COMPETITIONS,
+            max_requests_per_minute=settings.football_data_rate,
+        )
     from feeds.openfootball import load_bundled_world_cup_2018
     from feeds.replay import ReplayFeed
 
@@ -52,7 +65,13 @@ class Core:
     gate: RateGate
     delivery: Delivery
     engine: LiveEngine
+    metrics: Metrics = field(default_factory=Metrics)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    next_prune: datetime | None = None  # on the clock; None: prune on the next tick
+    _ops: web.AppRunner | None = None
+    # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
+    # wants the world as of now): a poll's observations must not interleave with another's.
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -61,7 +80,21 @@ class Core:
         gate = RateGate(settings.max_send_rate)
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
-        return cls(settings, clock, store, feed, gate, delivery, engine)
+        core = cls(settings, clock, store, feed, gate, delivery, engine)
+        if settings.metrics_listen is not None:
+            try:
+                core._ops = await Ops(core).serve(*settings.metrics_listen)
+            except OSError as exc:
+                await core.close()
+                raise SettingsError(
+                    f"MATCHDAY_METRICS_LISTEN: cannot listen there ({exc.strerror or exc})"
+                ) from exc
+        return core
+
+    async def run(self, request: Request) -> Reply:
+        """Every front end's way into the handlers: one place that times and counts commands."""
+        async with self.metrics.command(request.chat.platform):
+            return await dispatch(request)
 
     def add_sender(self, sender: Sender) -> None:
         self.delivery.senders[sender.platform] = sender
@@ -73,9 +106,30 @@ class Core:
 
     async def tick(self) -> None:
         try:
-            await self.engine.tick()
+            async with self._ticking, self.metrics.tick():
+                await self.engine.tick()
         except Exception:
             log.exception("live engine tick failed; trying again next tick")
+        await self.prune_ledger()
+
+    async def prune_ledger(self) -> None:
+        """One small batch of settled alerts older than MATCHDAY_LEDGER_DAYS, on the clock.
+
+        A full batch means more are due, so the next tick takes another; otherwise the
+        ledger is looked at again after PRUNE_EVERY of clock time.
+        """
+        now = self.clock.now()
+        if self.next_prune is not None and now < self.next_prune:
+            return
+        older_than = now - timedelta(days=self.settings.ledger_days)
+        try:
+            pruned = await self.store.prune_ledger(older_than, now, PRUNE_BATCH)
+        except Exception:
+            log.exception("pruning the alert ledger failed; trying again later")
+            pruned = 0
+        if pruned:
+            log.info("pruned %d settled alerts from before %s", pruned, older_than.isoformat())
+        self.next_prune = None if pruned >= PRUNE_BATCH else now + PRUNE_EVERY
 
     def start_delivery(self) -> None:
         self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
@@ -98,5 +152,7 @@ class Core:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._ops is not None:
+            await self._ops.cleanup()
         await self.feed.aclose()
         await self.store.close()

@@ -36,7 +36,7 @@ from bot.delivery import ChatLimits, Outcome, Sender, SendResult
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
 from handlers.base import Button, Reply, Request
-from handlers.commands import COMMANDS, dispatch, parse_command
+from handlers.commands import COMMANDS, parse_command
 from handlers.lookup import competitions_of, teams_of
 from handlers.names import Target, suggest
 from storage.store import Chat
@@ -208,7 +208,7 @@ async def handle_command(
 
     request = Request(command, args, chat, user_id, core.store, core.clock, core.settings,
                       is_admin)  # fmt: skip
-    return await dispatch(request)
+    return await core.run(request)
 
 
 def _facts(interaction: discord.Interaction) -> dict:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from feeds.base import Feed, FeedError
+from feeds.model import MatchState, Status
+from feeds.observe import MatchClock, Observer, Watch
 from handlers.alerts import render_alert
 from storage.store import Store, from_db, to_db
 
@@ -15,7 +18,11 @@ log = logging.getLogger("matchday.engine")
 
 WATCH_LEAD = timedelta(minutes=15)
 LAST_POLL = "engine.last_poll"
+LAST_OBSERVED = "engine.last_observed"  # the last poll that fetched: the observation gap
+CLOCKS = "engine.clocks"  # each match in play's own clock (feeds/observe.py)
 ERROR_BACKOFF = timedelta(minutes=1)
+STUCK_AFTER = timedelta(hours=3)  # "in play" this long after kick-off: fetch it by id
+SETTLE_EVERY = timedelta(minutes=5)
 
 
 class LiveEngine:
@@ -29,7 +36,10 @@ class LiveEngine:
         self.clock = clock
         self.on_alerts = on_alerts
         self.next_poll: datetime | None = None
+        self.observer = Observer()
         self._first = True
+        self._last_observed: datetime | None = None
+        self._settled_at: datetime | None = None
 
     async def tick(self) -> None:
         now = self.clock.now()
@@ -43,23 +53,73 @@ class LiveEngine:
     async def _poll(self, now: datetime) -> int:
         try:
             result = await self.feed.poll(now, await self.store.watched_keys(now, WATCH_LEAD))
+            states = list(result.states)
+            settled = await self._settle(now, {s.key for s in states})
         except FeedError as exc:  # feeds should not raise, but a store must outlive a feed
             log.warning("feed %s failed: %s", self.feed.name, exc)
             self.next_poll = now + ERROR_BACKOFF
             return 0
+        if self._first:
+            await self._load(now)
         silent = self._first and await self._rewound(now)
         self._first = False
-        applied = await self.store.apply(result.states, now, render_alert, silent=silent)
+        admitted = await self._admit([*states, *settled], now)
+        watch = Watch(now, self._last_observed)
+        applied = await self.store.apply(admitted, now, render_alert, silent=silent, watch=watch)
         if applied.alerts:
             self.on_alerts()  # before the bookkeeping below: a goal should not wait for it
-        await self.store.set_meta(LAST_POLL, to_db(now))
+        await self._remember(now, admitted, observed=result.observed or bool(settled))
         self.next_poll = result.next_poll_at
         if applied.changed:
             log.info(
-                "feed %s: %d matches changed, %d alerts queued, %d old events recorded quietly",
+                "feed %s: %d matches changed, %d alerts queued, %d events caught up quietly",
                 self.feed.name, applied.changed, applied.alerts, applied.silent_events,
             )  # fmt: skip
         return applied.alerts
+
+    async def _admit(self, states: list[MatchState], now: datetime) -> list[MatchState]:
+        """What the observer lets through: stale answers and unconfirmed drops stay out."""
+        stored = await self.store.matches_by_key([s.key for s in states]) if states else {}
+        admitted = []
+        for state in states:
+            state = self.observer.admit(stored.get(state.key), state, now, self._last_observed)
+            if state is not None:
+                admitted.append(state)
+        return admitted
+
+    async def _settle(self, now: datetime, polled: set[str]) -> list[MatchState]:
+        """Matches the store holds "in play" long past kick-off: ask the feed for each by id,
+        so none stays live forever (the bot was down across a final whistle, or the match
+        left the polled window)."""
+        if self._settled_at is not None and now - self._settled_at < SETTLE_EVERY:
+            return []
+        self._settled_at = now
+        stuck = [k for k in await self.store.stuck_keys(now - STUCK_AFTER) if k not in polled]
+        return await self.feed.refresh(now, stuck) if stuck else []
+
+    async def _load(self, now: datetime) -> None:
+        """The observation record a previous run left: its last look and the match clocks."""
+        last = await self.store.get_meta(LAST_OBSERVED)
+        self._last_observed = from_db(last) if last else None
+        try:
+            raw = json.loads(await self.store.get_meta(CLOCKS) or "{}")
+            self.observer.clocks.update({k: MatchClock.loads(v) for k, v in raw.items()})
+        except (ValueError, AttributeError):
+            log.warning("unreadable match clocks in the store; minutes fall back to the feed")
+
+    async def _remember(self, now: datetime, admitted: list[MatchState], observed: bool) -> None:
+        for state in admitted:
+            if state.status is Status.FINISHED and state.key in self.observer.clocks:
+                self.observer.forget(state.key)
+                self.observer.dirty.add(state.key)
+        if self.observer.dirty:
+            clocks = {k: c.dumps() for k, c in self.observer.clocks.items()}
+            await self.store.set_meta(CLOCKS, json.dumps(clocks))
+            self.observer.dirty.clear()
+        await self.store.set_meta(LAST_POLL, to_db(now))
+        if observed:
+            await self.store.set_meta(LAST_OBSERVED, to_db(now))
+            self._last_observed = now
 
     async def _rewound(self, now: datetime) -> bool:
         """A clock started before the store's last poll replays the past: alert nothing of it."""

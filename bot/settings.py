@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -29,6 +31,7 @@ class Settings:
     football_data_token: str | None = field(default=None, repr=False)
     football_data_url: str = DEFAULT_FOOTBALL_DATA_URL
     football_data_competitions: tuple[str, ...] = ()
+    football_data_rate: int = 10
     max_send_rate: float = 30.0
     admins: frozenset[int] = frozenset()
     poll_seconds: float = 30.0
@@ -36,6 +39,12 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
     discord_gateway_url: str = DEFAULT_DISCORD_GATEWAY_URL
+    ledger_days: float = 30.0
+    log_format: str = "text"
+    metrics_listen: tuple[str, int] | None = None  # (host, port) for /healthz and /metrics
+    webhook_url: str | None = None  # webhook mode when set; long polling otherwise
+    webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:
@@ -62,6 +71,20 @@ class Settings:
         transport = get("MATCHDAY_HTTP") or "aiohttp"
         if transport not in {"aiohttp", "httpx"}:
             raise SettingsError("MATCHDAY_HTTP must be 'aiohttp' or 'httpx'")
+        log_format = get("MATCHDAY_LOG_FORMAT") or "text"
+        if log_format not in {"text", "json"}:
+            raise SettingsError("MATCHDAY_LOG_FORMAT must be 'text' or 'json'")
+        webhook_url = get("MATCHDAY_WEBHOOK_URL")
+        target = urlsplit(webhook_url or "")
+        if webhook_url and (target.scheme not in {"http", "https"} or not target.netloc):
+            raise SettingsError(
+                "MATCHDAY_WEBHOOK_URL must be the public https:// URL Telegram posts updates to"
+            )
+        webhook_secret = get("MATCHDAY_WEBHOOK_SECRET")
+        if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+            raise SettingsError(
+                "MATCHDAY_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
         return cls(
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
@@ -75,6 +98,9 @@ class Settings:
                 for code in (get("FOOTBALL_DATA_COMPETITIONS") or "").split(",")
                 if code.strip()
             ),
+            football_data_rate=int(
+                _positive(get("FOOTBALL_DATA_RATE"), "FOOTBALL_DATA_RATE", 10.0)
+            ) or 1,
             max_send_rate=_positive(get("MATCHDAY_MAX_SEND_RATE"), "MATCHDAY_MAX_SEND_RATE", 30.0),
             admins=frozenset(_ids(get("MATCHDAY_ADMINS"))),
             poll_seconds=_positive(get("MATCHDAY_POLL_SECONDS"), "MATCHDAY_POLL_SECONDS", 30.0),
@@ -82,6 +108,13 @@ class Settings:
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
             discord_gateway_url=_gateway_url(get("DISCORD_GATEWAY_URL")),
+            ledger_days=_positive(get("MATCHDAY_LEDGER_DAYS"), "MATCHDAY_LEDGER_DAYS", 30.0),
+            log_format=log_format,
+            metrics_listen=_listen(get("MATCHDAY_METRICS_LISTEN"), "MATCHDAY_METRICS_LISTEN"),
+            webhook_url=webhook_url,
+            webhook_listen=_listen(get("MATCHDAY_WEBHOOK_LISTEN"), "MATCHDAY_WEBHOOK_LISTEN")
+            or ("0.0.0.0", 8080),
+            webhook_secret=webhook_secret,
         )
 
 
@@ -95,6 +128,17 @@ def _positive(raw: str | None, name: str, default: float) -> float:
     if not value > 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _listen(raw: str | None, name: str) -> tuple[str, int] | None:
+    """`host:port` (or `[::1]:port`) for a server this process listens on; unset is off."""
+    if raw is None:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{name} must be host:port, e.g. 127.0.0.1:9108, got {raw!r}")
+    return host, int(port)
 
 
 def _ids(raw: str | None) -> list[int]:

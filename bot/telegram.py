@@ -42,7 +42,7 @@ from telegram.request import RequestData
 from bot.core import Core
 from bot.delivery import ChatLimits, Outcome, Sender, SendResult
 from handlers.base import Button, Reply, Request
-from handlers.commands import COMMANDS, dispatch, parse_command
+from handlers.commands import COMMANDS, parse_command
 from storage.store import Chat
 
 log = logging.getLogger("matchday.telegram")
@@ -172,7 +172,7 @@ async def answer(core: Core, chat: Chat, user_id: int, text: str, is_admin_hint:
         return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
     request = Request(command, args, chat, user_id, core.store, core.clock, core.settings, is_admin)
-    reply = await dispatch(request)
+    reply = await core.run(request)
     await send_reply(core, chat, reply)
 
 

@@ -24,6 +24,9 @@ class PollResult:
 
     states: list[MatchState]
     next_poll_at: datetime
+    # False when nothing was fetched (not due, budget spent, failed): the engine counts an
+    # observation gap from the last poll that did look at the world.
+    observed: bool = True
 
 
 class Feed(Protocol):
@@ -37,5 +40,9 @@ class Feed(Protocol):
     name: str
 
     async def poll(self, now: datetime, watched: Collection[str]) -> PollResult: ...
+
+    async def refresh(self, now: datetime, keys: Collection[str]) -> list[MatchState]:
+        """These matches one by one (stuck "in play" or gone from the polled window)."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -19,6 +19,7 @@ class EventKind(enum.StrEnum):
     KICKOFF = "kickoff"
     GOAL = "goal"
     GOAL_CANCELLED = "goal_cancelled"
+    GOAL_DETAILS = "goal_details"  # the scorer of a goal first known from the score
     HALF_TIME = "half_time"
     EXTRA_TIME = "extra_time"
     PENALTIES = "penalties"
@@ -44,6 +45,7 @@ class Event:
 
 
 _DONE = {Status.FINISHED}
+DETAILS_WITHIN = 5  # minutes between an inferred goal and the detailed one that completes it
 _STOPPED = {Status.POSTPONED, Status.CANCELLED, Status.SUSPENDED}
 
 
@@ -75,37 +77,102 @@ def _running(goals: tuple[Goal, ...]) -> list[tuple[Goal, int, tuple[int, int]]]
     return out
 
 
-def _inferred_goals(old: MatchState | None, new: MatchState, now: datetime) -> tuple[Goal, ...]:
-    """Goals a feed without goal details implies by its score: one per point, no scorer.
-
-    Goals the store already holds are kept; a side whose score dropped loses its latest ones.
-    """
-    kept = old.goals if old is not None else ()
-    minute = new.minute
-    if minute is None:
-        elapsed = int((now - new.kickoff).total_seconds() // 60)
-        minute = max(1, min(elapsed if elapsed <= 45 else elapsed - 15, 120))
-    goals: list[Goal] = []
-    for side, target in zip((1, 2), new.score or (0, 0), strict=True):
-        ours = sorted((g for g in kept if g.side == side), key=lambda g: g.sort_key)[:target]
-        ours.extend(Goal(side=side, minute=minute) for _ in range(target - len(ours)))
-        goals.extend(ours)
-    return tuple(goals)
+def minute_of(state: MatchState) -> tuple[int, int] | None:
+    """The feed's running minute as (minute, added), kept inside the half being played: a
+    feed that says 47' in the first half means 45+2', never a second-half minute."""
+    if state.minute is None:
+        return None
+    minute, added = state.minute, state.added or 0
+    cap = {Status.LIVE: 90 if state.half_time is not None else 45, Status.HALF_TIME: 45}.get(
+        state.status, 120
+    )
+    if minute > cap:
+        minute, added = cap, added + minute - cap
+    return max(1, minute), max(0, added)
 
 
-def with_goals(old: MatchState | None, new: MatchState, now: datetime) -> MatchState:
+def _scheduled_minute(new: MatchState, now: datetime) -> tuple[int, int]:
+    """The last resort, without a feed minute or an observed clock: from the schedule."""
+    elapsed = int((now - new.kickoff).total_seconds() // 60)
+    return max(1, min(elapsed if elapsed <= 45 else elapsed - 15, 120)), 0
+
+
+def with_goals(
+    old: MatchState | None,
+    new: MatchState,
+    now: datetime,
+    minute: tuple[int, int] | None = None,
+) -> MatchState:
     """The new state with a goal list that agrees with its score.
 
-    Feeds on free tiers report scores but no goals; the store keeps inferred goals so that
-    the next poll's diff sees them and a score that drops is a goal taken back.
+    Feeds report scores before scorers (free tiers never give scorers): per side, the
+    feed's detailed goals come first, then goals the store already holds beyond them, then
+    one goal without a scorer per missing point at `minute` (the feed's minute, else the
+    observed clock's, else the schedule's). A side whose score dropped loses its latest.
     """
-    if new.goals or new.score is None or new.score == (0, 0):
+    if new.score is None:
         return new
-    return new.with_(goals=_inferred_goals(old, new, now))
+    at = minute or minute_of(new) or _scheduled_minute(new, now)
+    kept = old.goals if old is not None else ()
+    goals: list[Goal] = []
+    changed = False
+    for side, target in zip((1, 2), new.score, strict=True):
+        detailed = sorted((g for g in new.goals if g.side == side), key=lambda g: g.sort_key)
+        if len(detailed) >= target:
+            goals.extend(detailed)
+            continue
+        changed = True
+        ours = sorted((g for g in kept if g.side == side), key=lambda g: g.sort_key)
+        filled = detailed + ours[len(detailed) : target]
+        missing = target - len(filled)
+        filled.extend(Goal(side=side, minute=at[0], offset=at[1]) for _ in range(missing))
+        goals.extend(filled)
+    return new.with_(goals=tuple(goals)) if changed else new
+
+
+def _same_goal(old: Goal, new: Goal) -> bool:
+    """A goal first known from the score, now with its details: the same goal."""
+    gap = abs((old.minute + old.offset) - (new.minute + new.offset))
+    return old.scorer is None and new.scorer is not None and gap <= DETAILS_WITHIN
+
+
+def _goal_events(old: MatchState | None, new: MatchState) -> list[Event]:
+    """Goals scored, completed with details, or taken back; each keyed for the ledger."""
+    kickoff = new.kickoff
+    before = {_goal_key(g, n): (g, n) for g, n, _ in _running(old.goals)} if old else {}
+    after = [(g, n, s, _goal_key(g, n)) for g, n, s in _running(new.goals)]
+    gone = {k: v for k, v in before.items() if k not in {key for *_, key in after}}
+    events: list[Event] = []
+    for goal, ordinal, score, key in after:
+        twin: str | None = key if key in before else None
+        if twin is None:
+            twin = next(
+                (k for k, (g, n) in gone.items() if n == ordinal and g.side == goal.side), None
+            )
+        if twin is not None and _same_goal(before[twin][0], goal):
+            gone.pop(twin, None)  # scored before, named now: complete it, never "disallowed"
+            events.append(
+                Event(EventKind.GOAL_DETAILS, twin.replace("goal:", "goal_details:", 1),
+                      at=match_instant(kickoff, goal.minute, goal.offset), goal=goal, score=score)
+            )  # fmt: skip
+            continue
+        if key in before:
+            continue
+        events.append(
+            Event(EventKind.GOAL, key, at=match_instant(kickoff, goal.minute, goal.offset),
+                  goal=goal, score=score)
+        )  # fmt: skip
+    for key, (goal, _n) in gone.items():
+        events.append(
+            Event(EventKind.GOAL_CANCELLED, key.replace("goal:", "goal_cancelled:", 1),
+                  at=match_instant(kickoff, goal.minute, goal.offset), goal=goal, score=new.score)
+        )  # fmt: skip
+    return sorted(events, key=lambda e: e.goal.sort_key if e.goal else (0, 0))
 
 
 def diff(old: MatchState | None, new: MatchState) -> list[Event]:
-    """Events between two states of the same match, in the order they happened."""
+    """Events between two states of the same match, in the order they happened: kick-off,
+    goals by minute, half-time, extra time, full time, then the shoot-out's winner."""
     before = old.status if old is not None else Status.SCHEDULED
     events: list[Event] = []
     kickoff = new.kickoff
@@ -127,28 +194,8 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
     if started and not (before in IN_PLAY or before in _DONE):
         events.append(Event(EventKind.KICKOFF, "kickoff", at=kickoff))
 
-    old_goals = {_goal_key(g, n): (g, s) for g, n, s in _running(old.goals)} if old else {}
-    new_running = _running(new.goals)
-    new_keys = {_goal_key(g, n) for g, n, _ in new_running}
-    for key, (goal, _score) in old_goals.items():
-        if key not in new_keys:
-            events.append(
-                Event(
-                    EventKind.GOAL_CANCELLED,
-                    key.replace("goal:", "goal_cancelled:", 1),
-                    at=match_instant(kickoff, goal.minute, goal.offset),
-                    goal=goal,
-                    score=new.score,
-                )
-            )
-
-    goal_events = [
-        Event(EventKind.GOAL, key, at=match_instant(kickoff, g.minute, g.offset), goal=g, score=s)
-        for g, n, s in new_running
-        if (key := _goal_key(g, n)) not in old_goals
-    ]
-    first_half = [e for e in goal_events if e.goal and e.goal.minute <= 45]
-    events.extend(first_half)
+    goals = _goal_events(old, new)
+    events.extend(e for e in goals if e.goal and e.goal.minute <= 45)
     if new.half_time is not None and (old is None or old.half_time is None):
         events.append(
             Event(
@@ -164,7 +211,7 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
                 EventKind.HALF_TIME, "half_time", at=match_instant(kickoff, 45, 2), score=new.score
             )
         )
-    events.extend(e for e in goal_events if e.goal and 45 < e.goal.minute <= 90)
+    events.extend(e for e in goals if e.goal and 45 < e.goal.minute <= 90)
     went_to_extra = new.status in {Status.EXTRA_TIME, Status.PENALTIES} or (
         new.status in _DONE and new.extra_time is not None
     )
@@ -180,21 +227,14 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
                 score=new.full_time or new.score,
             )
         )
-    events.extend(e for e in goal_events if e.goal and e.goal.minute > 90)
-    # A shoot-out's result is only known once the kicks are over, some 15 minutes after 120'
-    # (the break plus the kicks): an earlier estimate made the result look stale on arrival.
+    events.extend(e for e in goals if e.goal and e.goal.minute > 90)
     shootout_over = match_instant(kickoff, 120, 15)
-    if new.penalties is not None and (old is None or old.penalties is None):
-        events.append(
-            Event(
-                EventKind.PENALTIES,
-                "penalties",
-                at=shootout_over,
-                score=new.penalties,
-            )
-        )
     if new.status in _DONE and before not in _DONE:
         end = match_instant(kickoff, 120, 5) if new.extra_time else match_instant(kickoff, 90, 5)
         at = shootout_over if new.penalties is not None else end
         events.append(Event(EventKind.FULL_TIME, "full_time", at=at, score=new.score))
+    if new.penalties is not None and (old is None or old.penalties is None):
+        events.append(
+            Event(EventKind.PENALTIES, "penalties", at=shootout_over, score=new.penalties)
+        )
     return events

@@ -87,6 +87,11 @@ class MatchState:
     penalties: Pair | None = None
     minute: int | None = None  # the feed's running minute, when it gives one
     goals: tuple[Goal, ...] = field(default_factory=tuple)
+    # What the feed said at this poll only (never stored, never compared): the added time
+    # of its running minute, and when it last changed the match (football-data's
+    # `lastUpdated`), which tells a stale cached answer from a correction.
+    added: int | None = field(default=None, compare=False)
+    updated: datetime | None = field(default=None, compare=False)
 
     def with_(self, **changes: object) -> MatchState:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -155,6 +155,10 @@ class ReplayFeed:
                 changed.append(state)
         return PollResult(states=changed, next_poll_at=now + self._poll_interval)
 
+    async def refresh(self, now: datetime, keys: Collection[str]) -> list[MatchState]:
+        """The replayed state of these matches now (a replay never loses one)."""
+        return [self.state_at(self._matches[k], now) for k in keys if k in self._matches]
+
     async def aclose(self) -> None:
         """Nothing to release: the replay holds no connections."""
 

@@ -38,6 +38,14 @@ def render_alert(event: Event, m: MatchState, zone: ZoneInfo) -> str:
         if g.scorer is None:
             return f"⚽ <b>GOAL</b> — {_score(m, event.score)}, {g.clock}"
         return f"⚽ <b>GOAL! {_score(m, event.score)}</b>\n{goal_line(g, m)}"
+    if kind == EventKind.GOAL_DETAILS and event.goal is not None:
+        g = event.goal
+        team = m.home.name if g.side == 1 else m.away.name
+        tags = "".join([" (pen)" if g.penalty else "", " (og)" if g.own_goal else ""])
+        return (
+            f"⚽ <b>{esc(g.scorer or '')} {g.clock}</b>{tags} scored {esc(team)}'s goal "
+            f"— {_score(m, event.score)}"
+        )
     if kind == EventKind.GOAL_CANCELLED and event.goal is not None:
         return (
             f"❌ <b>Goal disallowed</b> — {goal_line(event.goal, m)}\n"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, available_timezones
-
-from rapidfuzz import process
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from feeds.model import fold
 from handlers.base import Button, Reply, Request
 from handlers.lookup import competition_targets, not_found, team_targets, too_long
 from handlers.names import Resolution, Target, resolve
 from handlers.render import esc, quote_arg, when
+from handlers.zones import choose_zone, offset_label
 from storage.store import MAX_REMINDER_MINUTES
 
 MAX_LEADS = 5
@@ -139,24 +139,30 @@ async def timezone(req: Request) -> Reply:
         )
     if (reply := too_long(req)) is not None:
         return reply
-    zones = available_timezones()
-    by_fold = {z.casefold(): z for z in zones}
-    zone = by_fold.get(wanted.casefold().replace(" ", "_"))
-    if zone is None:
-        close = process.extract(wanted.replace(" ", "_"), sorted(zones), limit=3, score_cutoff=60)
-        buttons = tuple((Button(name, f"/timezone {name}"),) for name, _, _ in close)
+    choice = choose_zone(wanted, req.clock.now())
+    if choice.found is None:
         return Reply(
-            f"“{quote_arg(wanted)}” is not a time zone I know. Use an IANA name such as "
-            "<code>Europe/Brussels</code> or <code>America/Sao_Paulo</code>.",
-            buttons,
+            f"“{quote_arg(wanted)}”: {esc(choice.problem)}. Use a city or an IANA name such as "
+            "<code>/timezone Europe/Brussels</code>, or an offset such as "
+            "<code>/timezone UTC+2</code>.",
+            tuple((Button(name, f"/timezone {name}"),) for name in choice.suggestions),
         )
     if (refusal := await _refused(req)) is not None:
         return refusal
-    await req.store.set_timezone(req.chat.id, zone)
-    return Reply(
-        f"Times in this chat are now in <b>{esc(zone)}</b> "
-        f"(now {when(req.clock.now(), ZoneInfo(zone))})."
-    )
+    await req.store.set_timezone(req.chat.id, choice.found)
+    return Reply(f"Times in this chat are now in {_zone_text(choice.found, req.clock.now())}.")
+
+
+def _zone_text(zone: str, now: datetime) -> str:
+    """`<b>Europe/Brussels</b> — now Tue 3 Jul 2018, 14:00 CEST, UTC+02:00`.
+
+    The offset is spelled out because IANA's fixed zones count backwards (Etc/GMT-2 is
+    UTC+2); those are shown by their UTC name first.
+    """
+    offset = now.astimezone(ZoneInfo(zone)).strftime("%z")
+    label = offset_label(zone)
+    name = f"<b>{esc(label)}</b> ({esc(zone)}, no summer time)" if label else f"<b>{esc(zone)}</b>"
+    return f"{name} — now {when(now, ZoneInfo(zone))}, UTC{offset[:3]}:{offset[3:]}"
 
 
 async def settings(req: Request) -> Reply:

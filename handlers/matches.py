@@ -57,6 +57,12 @@ async def scorers(req: Request) -> Reply:
         body = "No goals." if match.score in (None, (0, 0)) else "No goal details in this feed."
         return Reply(f"{head}\n{body}")
     ordered = sorted(match.goals, key=lambda g: g.sort_key)
+    if all(g.scorer is None for g in ordered):  # a free tier: scores, never names
+        known = ", ".join(
+            f"{g.clock} ({esc(match.home.name if g.side == 1 else match.away.name)})"
+            for g in ordered
+        )
+        return Reply(f"{head}\nScorers are not in this feed. Goals: {known}.")
     return Reply(clip("\n".join([head, *(goal_line(g, match) for g in ordered)])))
 
 

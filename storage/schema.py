@@ -103,4 +103,15 @@ MIGRATIONS: list[str] = [
         competition_id, grp, status, home_id, away_id, score_home, score_away
     );
     """,
+    # 3: a ledger that stays small and cheap to report on. Settled rows are pruned by age
+    #    (MATCHDAY_LEDGER_DAYS) along (status, sent_at), which also gives /stats its counts
+    #    and the send rate without reading the table; the last errors and inactive chats come
+    #    from partial indexes of the few rows concerned; and the reminder-expiry update of a
+    #    match finds that match's rows instead of scanning the ledger.
+    """
+    CREATE INDEX alerts_match ON alerts(match_id);
+    CREATE INDEX alerts_status ON alerts(status, sent_at);
+    CREATE INDEX alerts_errors ON alerts(id) WHERE last_error IS NOT NULL;
+    CREATE INDEX chats_inactive ON chats(id) WHERE active = 0;
+    """,
 ]

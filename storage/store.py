@@ -7,14 +7,14 @@ asyncio lock, so a state change and the alerts it causes commit together or not 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,24 +22,23 @@ import aiosqlite
 
 from feeds.events import Event, EventKind, diff, with_goals
 from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from feeds.observe import Watch
+from storage.chats import (
+    CHAT_COLUMNS,
+    Chat,
+    ChatsRepository,
+    chat_of,
+    zone_or_utc,
+)
 from storage.schema import MIGRATIONS
+from storage.times import from_db, to_db
 
 log = logging.getLogger("matchday.storage")
 
 Renderer = Callable[[Event, MatchState, ZoneInfo], str]
-DEFAULT_REMINDERS: tuple[int, ...] = (30,)
-STALE_AFTER = timedelta(minutes=10)
 MAX_REMINDER_MINUTES = 7 * 24 * 60  # a week ahead is the longest lead /remind accepts
 NEAR_REMINDER_MINUTES = 120  # leads up to this are found from the matches' side each tick
-
-
-def to_db(moment: datetime) -> str:
-    """UTC as fixed-width text, so SQLite's string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def from_db(text: str) -> datetime:
-    return datetime.fromisoformat(text)  # 3.11 reads the trailing Z as UTC
+LEDGER_STATUSES = ("pending", "sent", "failed", "expired", "inactive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,33 +61,6 @@ class Competition:
 
 
 @dataclass(frozen=True, slots=True)
-class Chat:
-    id: int
-    platform: str
-    external_id: int
-    kind: str  # private, group, supergroup, channel
-    title: str | None
-    timezone: str
-    reminders: tuple[int, ...]
-    active: bool
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def is_group(self) -> bool:
-        return self.kind in {"group", "supergroup"}
-
-
-@dataclass(frozen=True, slots=True)
-class Follow:
-    kind: str  # team or competition
-    target_id: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class PendingAlert:
     id: int
     chat: Chat
@@ -97,6 +69,12 @@ class PendingAlert:
     expires_at: datetime | None
     attempts: int
     next_attempt_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlerts:
+    counts: dict[str, int]  # by platform
+    oldest_seconds: float  # clock seconds since the oldest of them was queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,28 +126,6 @@ def _pair(a: int | None, b: int | None) -> tuple[int, int] | None:
     return None if a is None or b is None else (a, b)
 
 
-@functools.lru_cache(maxsize=256)
-def _reminders(raw: str) -> tuple[int, ...]:
-    """A chat's lead times as stored: a JSON list, a bare number, or 'off'."""
-    if raw == "off":
-        return ()
-    value = json.loads(raw)
-    return (int(value),) if isinstance(value, int) else tuple(int(v) for v in value)
-
-
-def _chat(row: Sequence) -> Chat:
-    return Chat(
-        id=row[0],
-        platform=row[1],
-        external_id=row[2],
-        kind=row[3],
-        title=row[4],
-        timezone=row[5],
-        reminders=_reminders(row[6]),
-        active=bool(row[7]),
-    )
-
-
 # The follows that make a chat hear about match `m`: either team, or its competition.
 # Matches, then their follows (by target), then the chats, in that order: the other way
 # round SQLite paired every match in the window with every chat (85 s a tick at 100k chats).
@@ -186,10 +142,21 @@ _REMINDER_NOT_QUEUED = """NOT EXISTS (
         'reminder:' || (SELECT MIN(j.value) FROM json_each(ch.reminders) j
                         WHERE j.value * 60 >= CAST(strftime('%s', m.kickoff) AS INTEGER) - ?)
         || ':' || strftime('%Y%m%dT%H%M', m.kickoff))"""
-_CHAT_COLUMNS = "id, platform, external_id, kind, title, timezone, reminders, active"
+def _render_for(render: Renderer, event: Event, match: MatchState, zone: str) -> str:
+    """The alert in one chat's zone, or in UTC if that zone fails: one chat's settings must
+    never roll back the transaction that stores a match and every other chat's alerts.
+    A renderer that fails in UTC too fails for everyone, and that does roll back."""
+    loaded = zone_or_utc(zone)
+    try:
+        return render(event, match, loaded)
+    except Exception:
+        if loaded.key == "UTC":
+            raise
+        log.exception("rendering %s in %s failed; rendering it in UTC", event.key, zone)
+        return render(event, match, zone_or_utc("UTC"))
 
 
-class Store:
+class Store(ChatsRepository):
     """The facade every other part talks to; no SQL lives outside this package."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -524,11 +491,14 @@ class Store:
         render: Renderer,
         *,
         silent: bool = False,
+        watch: Watch | None = None,
     ) -> ApplyResult:
         """Store what a feed reports and queue the alerts it causes, in one transaction.
 
-        Events older than `STALE_AFTER` on the match clock are recorded silently: a bot that
-        starts mid-match (or imports a finished season) does not flood chats with old goals.
+        Which events are news is decided by observation, never by the minute: `silent`
+        (an import, a rewound clock) records everything quietly; `watch` says how closely
+        the engine watched (a gap it did not observe is caught up quietly, feeds/observe.py);
+        without either, every new event is news.
         """
         incoming = list(states)
         changed = alerts = quiet = 0
@@ -559,11 +529,28 @@ class Store:
             )
             for state, events in updates:
                 changed += 1
-                fresh = [e for e in events if not silent and e.at >= now - STALE_AFTER]
+                fresh = [
+                    e
+                    for e in events
+                    if not silent and (watch is None or watch.is_news(state, e))
+                ]
                 quiet += len(events) - len(fresh)
                 if fresh:
                     alerts += await self._queue(db, ids[state.key], state, fresh, now, render)
         return ApplyResult(changed, alerts, quiet)
+
+    async def matches_by_key(self, keys: list[str]) -> dict[str, MatchState]:
+        """The stored state of these matches (those the store knows)."""
+        return await self._matches_by_key(keys)
+
+    async def stuck_keys(self, kicked_off_before: datetime) -> list[str]:
+        """Matches stored as in play that kicked off before then: to settle by id."""
+        rows = await self._all(
+            "SELECT key FROM matches INDEXED BY matches_status "
+            "WHERE status IN ('live', 'half_time', 'extra_time', 'penalties') AND kickoff < ?",
+            (to_db(kicked_off_before),),
+        )
+        return [row[0] for row in rows]
 
     async def _matches_by_key(self, keys: list[str]) -> dict[str, MatchState]:
         found: dict[str, MatchState] = {}
@@ -680,7 +667,7 @@ class Store:
             for chat_id, zone in followers:
                 text = texts.get((event.key, zone))
                 if text is None:
-                    text = texts[(event.key, zone)] = render(event, match, ZoneInfo(zone))
+                    text = texts[(event.key, zone)] = _render_for(render, event, match, zone)
                 rows.append((chat_id, match_id, event.key, text, created, expiry))
         before = self._db.total_changes
         await db.executemany(
@@ -813,122 +800,13 @@ class Store:
                     )  # fmt: skip
         return queued
 
-    # -- chats and follows -----------------------------------------------------------------
-
-    async def chat(self, platform: str, external_id: int) -> Chat | None:
-        row = await self._one(
-            f"SELECT {_CHAT_COLUMNS} FROM chats WHERE platform = ? AND external_id = ?",
-            (platform, external_id),
-        )
-        return _chat(row) if row else None
-
-    async def ensure_chat(
-        self, platform: str, external_id: int, kind: str, title: str | None, zone: str
-    ) -> Chat:
-        """The chat a message came from, created on first contact and reactivated if it left."""
-        known = await self.chat(platform, external_id)
-        if known is not None and known.active and known.title == title and known.kind == kind:
-            return known
-        async with self.transaction() as db:
-            await db.execute(
-                """
-                INSERT INTO chats(platform, external_id, kind, title, timezone, reminders,
-                                  created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(platform, external_id) DO UPDATE SET
-                    kind = excluded.kind, title = excluded.title, active = 1
-                """,
-                (platform, external_id, kind, title, zone, json.dumps(DEFAULT_REMINDERS),
-                 to_db(datetime.now(UTC))),
-            )  # fmt: skip
-            self._chats_changed()
-        chat = await self.chat(platform, external_id)
-        assert chat is not None
-        return chat
-
-    async def set_chat_active(self, chat_id: int, active: bool) -> None:
-        async with self.transaction() as db:
-            await db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
-            self._chats_changed()
-            if not active:
-                await db.execute(
-                    "UPDATE alerts SET status = 'inactive' "
-                    "WHERE chat_id = ? AND status = 'pending'",
-                    (chat_id,),
-                )
-
-    async def migrate_chat(self, chat_id: int, new_external_id: int) -> None:
-        """A group became a supergroup: the same chat row, so follows and alerts move with it."""
-        async with self.transaction() as db:
-            platform_row = await self._one("SELECT platform FROM chats WHERE id = ?", (chat_id,))
-            if platform_row is None:
-                return
-            # A stub row may exist if the supergroup spoke to us first; fold it into this one.
-            other = await self._one(
-                "SELECT id FROM chats WHERE platform = ? AND external_id = ?",
-                (platform_row[0], new_external_id),
-            )
-            if other is not None and other[0] != chat_id:
-                await db.execute(
-                    "UPDATE OR IGNORE follows SET chat_id = ? WHERE chat_id = ?",
-                    (chat_id, other[0]),
-                )
-                await db.execute("DELETE FROM chats WHERE id = ?", (other[0],))
-            await db.execute(
-                "UPDATE chats SET external_id = ?, kind = 'supergroup' WHERE id = ?",
-                (new_external_id, chat_id),
-            )
-            self._chats_changed()
-
-    async def set_timezone(self, chat_id: int, zone: str) -> None:
-        ZoneInfo(zone)  # refuse what we could not render later
-        async with self.transaction() as db:
-            await db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (zone, chat_id))
-
-    async def set_reminders(self, chat_id: int, minutes: Sequence[int]) -> None:
-        value = json.dumps(sorted(set(minutes), reverse=True)) if minutes else "off"
-        async with self.transaction() as db:
-            await db.execute("UPDATE chats SET reminders = ? WHERE id = ?", (value, chat_id))
-            self._chats_changed()
-
-    async def follow(self, chat_id: int, kind: str, target_id: int, now: datetime) -> bool:
-        """True when this is a new follow; following twice changes nothing."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO follows(chat_id, kind, target_id, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (chat_id, kind, target_id, to_db(now)),
-            )
-            self._reminder_inputs += 1
-            return cur.rowcount > 0
-
-    async def unfollow(self, chat_id: int, kind: str, target_id: int) -> bool:
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "DELETE FROM follows WHERE chat_id = ? AND kind = ? AND target_id = ?",
-                (chat_id, kind, target_id),
-            )
-            return cur.rowcount > 0
-
-    async def follows(self, chat_id: int) -> list[Follow]:
-        rows = await self._all(
-            """
-            SELECT f.kind, f.target_id, COALESCE(t.name, c.name) FROM follows f
-            LEFT JOIN teams t ON f.kind = 'team' AND t.id = f.target_id
-            LEFT JOIN competitions c ON f.kind = 'competition' AND c.id = f.target_id
-            WHERE f.chat_id = ? ORDER BY f.kind DESC, 3
-            """,
-            (chat_id,),
-        )
-        return [Follow(*row) for row in rows]
-
     # -- the ledger ------------------------------------------------------------------------
 
     async def pending_alerts(self, limit: int = 500) -> list[PendingAlert]:
         rows = await self._all(
             f"""
             SELECT a.id, a.event, a.text, a.expires_at, a.attempts, a.next_attempt_at,
-                   {", ".join("c." + col for col in _CHAT_COLUMNS.split(", "))}
+                   {", ".join("c." + col for col in CHAT_COLUMNS.split(", "))}
             FROM alerts a JOIN chats c ON c.id = a.chat_id
             WHERE a.status = 'pending' ORDER BY a.id LIMIT ?
             """,
@@ -942,7 +820,7 @@ class Store:
                 expires_at=from_db(row[3]) if row[3] else None,
                 attempts=row[4],
                 next_attempt_at=row[5],
-                chat=_chat(row[6:]),
+                chat=chat_of(row[6:]),
             )
             for row in rows
         ]
@@ -974,12 +852,39 @@ class Store:
             )
 
     async def ledger_counts(self) -> dict[str, int]:
-        rows = await self._all("SELECT status, COUNT(*) FROM alerts GROUP BY status")
-        counts = {"pending": 0, "sent": 0, "failed": 0, "expired": 0, "inactive": 0}
-        counts.update({row[0]: row[1] for row in rows})
-        inactive = await self._one("SELECT COUNT(*) FROM chats WHERE active = 0")
-        counts["inactive_chats"] = inactive[0] if inactive else 0
-        return counts
+        """Rows per status and inactive chats, each one search of an index, in one trip.
+
+        Never a scan of the ledger: /stats shares the one aiosqlite thread with delivery.
+        """
+        count = "(SELECT COUNT(*) FROM alerts WHERE status = ?)"
+        counts = ", ".join(count for _ in LEDGER_STATUSES)
+        row = await self._one(
+            f"SELECT {counts}, (SELECT COUNT(*) FROM chats WHERE active = 0)", LEDGER_STATUSES
+        )
+        assert row is not None
+        return dict(zip((*LEDGER_STATUSES, "inactive_chats"), row, strict=True))
+
+    async def prune_ledger(self, older_than: datetime, now: datetime, batch: int) -> int:
+        """Delete up to `batch` settled rows (sent, failed, expired) settled before `older_than`.
+
+        Small batches, each its own short transaction, so pruning a long history never holds
+        the write lock that a goal's fan-out is waiting for. A reminder's row stays until its
+        kick-off has passed: while it is due, that row is what stops it being queued again.
+        """
+        async with self.transaction() as db:
+            cur = await db.execute(
+                """
+                DELETE FROM alerts WHERE id IN (
+                    SELECT id FROM alerts WHERE status = 'sent' AND sent_at < ?1
+                      AND (expires_at IS NULL OR expires_at < ?2)
+                    UNION ALL
+                    SELECT id FROM alerts WHERE status IN ('failed', 'expired')
+                      AND created_at < ?1 AND (expires_at IS NULL OR expires_at < ?2)
+                    LIMIT ?3)
+                """,
+                (to_db(older_than), to_db(now), batch),
+            )
+            return cur.rowcount
 
     async def sent_per_second(
         self, now: datetime, window: timedelta = timedelta(minutes=1)
@@ -990,6 +895,24 @@ class Store:
             (to_db(now - window),),
         )
         return (row[0] if row else 0) / window.total_seconds()
+
+    async def due_alerts(self, platforms: Sequence[str], now: datetime) -> DueAlerts:
+        """Pending rows that could go now for these platforms: what health and metrics watch."""
+        if not platforms:
+            return DueAlerts({}, 0.0)
+        marks = ", ".join("?" * len(platforms))
+        rows = await self._all(
+            f"""
+            SELECT c.platform, COUNT(*), MIN(a.created_at)
+            FROM alerts a JOIN chats c ON c.id = a.chat_id
+            WHERE a.status = 'pending' AND c.platform IN ({marks})
+              AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
+            GROUP BY c.platform
+            """,
+            (*platforms, time.time()),
+        )
+        oldest = min((from_db(row[2]) for row in rows), default=now)
+        return DueAlerts({row[0]: row[1] for row in rows}, max(0.0, (now - oldest).total_seconds()))
 
     async def last_errors(self, limit: int = 5) -> list[tuple[int, str, str]]:
         rows = await self._all(

@@ -39,6 +39,8 @@ from typing import Any, Literal, TypeVar
 import pytest_asyncio
 from aiohttp import web
 
+from tests.fake_webhook import WEBHOOK_CONFLICT, WebhookPusher
+
 __all__ = [
     "FakeError",
     "FakeTelegram",
@@ -565,11 +567,15 @@ class FakeTelegram:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self.webhook = WebhookPusher(
+            lambda: dict(self._updates[0]) if self._updates else None, self._webhook_delivered
+        )
         self._methods: dict[str, Handler] = {
             name.lower(): handler
             for name, handler in {
                 "getMe": self._get_me,
                 "deleteWebhook": self._delete_webhook,
+                "setWebhook": self._set_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "close": self._true,
                 "logOut": self._true,
@@ -609,6 +615,7 @@ class FakeTelegram:
         """Release long polls and delayed answers first so shutdown is immediate."""
         self._closing.set()
         self._notify()
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -742,6 +749,7 @@ class FakeTelegram:
         self._next_update_id = max(self._next_update_id, int(update["update_id"])) + 1
         self._updates.append(update)
         self._notify()
+        self.webhook.wake()
         return update
 
     def push_message(
@@ -1312,17 +1320,39 @@ class FakeTelegram:
     async def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook.clear()
         return True
 
+    async def _set_webhook(self, params: JSON) -> bool:
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise _bad_request("Bad webhook: an HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad_request("Bad webhook: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook.set(url, None if secret is None else str(secret))
+        return True
+
+    def _webhook_delivered(self, update: JSON) -> None:
+        self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+        self._notify()
+
     async def _get_webhook_info(self, params: JSON) -> JSON:
-        return {
-            "url": "",
+        info: JSON = {
+            "url": self.webhook.url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self.webhook.last_error:
+            info["last_error_message"] = self.webhook.last_error
+        return info
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         """Long polling: confirm < offset, then hold until an update or the timeout."""
+        if self.webhook.url:
+            raise FakeApiError(409, WEBHOOK_CONFLICT)
         offset = params.get("offset")
         if offset is not None and not isinstance(offset, int):
             raise _bad_request("invalid offset specified")

@@ -48,9 +48,17 @@ def settings_for(fake: FakeTelegram, db: Path, **extra: str) -> Settings:
 
 @asynccontextmanager
 async def running_bot(
-    fake: FakeTelegram, db: Path, *, now: datetime | None = None, speed: float = 1.0, **extra: str
+    fake: FakeTelegram,
+    db: Path,
+    *,
+    now: datetime | None = None,
+    speed: float = 1.0,
+    clock: Clock | None = None,
+    **extra: str,
 ) -> AsyncIterator[Application]:
-    application = build_application(settings_for(fake, db, **extra), Clock(now, speed))
+    """The real bot; `clock` (e.g. one a test moves by hand) replaces `now` and `speed`."""
+    clock = clock if clock is not None else Clock(now, speed)
+    application = build_application(settings_for(fake, db, **extra), clock)
     await application.initialize()
     assert application.post_init is not None
     await application.post_init(application)

@@ -46,7 +46,7 @@ from bot.discord_render import (
 )
 from bot.settings import Settings
 from handlers.base import Button, Reply
-from handlers.commands import COMMANDS
+from handlers.commands import COMMANDS, dispatch
 from storage.store import Chat, Store
 from tests.conftest import NOW, ask, build_store
 from tests.fake_discord import TOKEN, FakeDiscord, Fault
@@ -165,8 +165,9 @@ async def test_every_handler_reply_renders_within_discord_limits(store: Store) -
 
 
 def core_for(store: Store, **env: str) -> Any:
-    """What `handle_command` uses of Core: the store, clock and settings."""
-    return SimpleNamespace(store=store, clock=Clock(NOW, 1.0), settings=Settings.load(env=env))
+    """What `handle_command` uses of Core: the store, clock, settings and its way in."""
+    return SimpleNamespace(store=store, clock=Clock(NOW, 1.0), settings=Settings.load(env=env),
+                           run=dispatch)  # fmt: skip
 
 
 async def test_only_manage_channels_changes_a_server_channel(store: Store) -> None:

@@ -11,9 +11,10 @@ import pytest
 
 from feeds.events import Event
 from feeds.model import MatchState, Status
+from feeds.observe import Watch
 from feeds.replay import ReplayFeed
 from handlers.alerts import render_alert
-from storage.store import STALE_AFTER, Chat, Store
+from storage.store import Chat, Store
 from tests.conftest import build_store, world_cup
 
 BELGIUM_JAPAN = "world-cup-2018:2018-07-02:belgium-japan"
@@ -128,17 +129,32 @@ async def test_the_same_state_twice_adds_nothing(before_belgium_japan: Store) ->
     assert await ledger(store) == rows
 
 
-async def test_stale_events_are_recorded_silently(before_belgium_japan: Store) -> None:
+async def test_unobserved_events_are_recorded_silently(before_belgium_japan: Store) -> None:
+    """Freshness is by observation: the same late state is news to a bot that has been
+    polling all along, and quiet catch-up to one that is looking for the first time."""
     store = before_belgium_japan
     c = await chat(store, 1)
     await follow(store, c, "Japan")
     now = at(2, 19, 10)  # kick-off (18:00) and half-time (18:47) are long gone
-    result = await store.apply([replayed(BELGIUM_JAPAN, now)], now, render_alert)
-    assert (result.alerts, result.silent_events) == (2, 2)
-    assert [e for _, e, _, _ in await ledger(store)] == ["goal:2:1:48+0", "goal:2:2:52+0"]
+    first_look = Watch(now, last_observed=None)
+    result = await store.apply([replayed(BELGIUM_JAPAN, now)], now, render_alert, watch=first_look)
+    assert (result.alerts, result.silent_events) == (0, 4)
+    assert await ledger(store) == []
     stored = await store.match(BELGIUM_JAPAN)
     assert stored is not None and stored.score == (0, 2) and stored.status == Status.LIVE
-    assert STALE_AFTER == timedelta(minutes=10)
+
+
+async def test_a_watching_bot_announces_whatever_the_minute(before_belgium_japan: Store) -> None:
+    store = before_belgium_japan
+    c = await chat(store, 1)
+    await follow(store, c, "Japan")
+    now = at(2, 19, 10)
+    watching = Watch(now, last_observed=now - timedelta(seconds=30))
+    result = await store.apply([replayed(BELGIUM_JAPAN, now)], now, render_alert, watch=watching)
+    assert (result.alerts, result.silent_events) == (4, 0)
+    assert [e for _, e, _, _ in await ledger(store)] == [
+        "kickoff", "half_time", "goal:2:1:48+0", "goal:2:2:52+0"
+    ]
 
 
 async def test_silent_apply_records_without_alerts(before_belgium_japan: Store) -> None:
@@ -173,11 +189,11 @@ async def test_a_followed_shootout_is_told_whole_and_once(
             "goal:2:1:41+0",
             "half_time",
             "extra_time",
-            "penalties",
             "full_time",
+            "penalties",
         ]
         texts = [t for _, _, _, t in await ledger(store)]
-        assert "Russia win 4–3 on penalties" in texts[5]
+        assert "Russia win 4–3 on penalties" in texts[6]
         assert "(og)" in texts[1] and "(pen)" in texts[2]
     finally:
         await store.close()

@@ -1,0 +1,76 @@
+"""`matchday backup PATH`: a consistent copy of the SQLite store while the bot keeps running.
+
+SQLite's online backup API copies page by page and restarts a step when a writer changes a
+page it already copied, so the copy is one committed state of the database: every row
+committed before the backup finished, none half-written. The copy is written beside PATH
+and renamed over it only once checked, so a failed backup never leaves a broken file at PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGES_PER_STEP = 1024  # 4 MiB at SQLite's default page size: short read locks, few restarts
+
+
+class BackupError(Exception):
+    """The backup could not be made; the message says why, and PATH is untouched."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    path: Path
+    size: int
+    matches: int
+    alerts: int
+
+
+def backup_database(source: str | Path, target: str | Path) -> BackupReport:
+    """Copy `source` to `target` consistently; raises BackupError with a reason otherwise."""
+    source, target = Path(source), Path(target)
+    if not source.is_file():
+        raise BackupError(f"there is no database at {source}")
+    if target.resolve() == source.resolve():
+        raise BackupError("the backup path is the database itself")
+    if not target.parent.is_dir():
+        raise BackupError(f"the folder {target.parent} does not exist")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        # Read-only: a backup must never create, migrate or lock the live database for writes.
+        with (
+            closing(_connect(f"file:{source}?mode=ro", uri=True)) as live,
+            closing(_connect(partial)) as copy,
+        ):
+            live.backup(copy, pages=PAGES_PER_STEP)
+            (verdict,) = copy.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise BackupError(f"the copy failed SQLite's check: {verdict}")
+            matches = _count(copy, "matches")
+            alerts = _count(copy, "alerts")
+        os.replace(partial, target)
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not copy {source}: {exc}") from exc
+    except OSError as exc:
+        raise BackupError(f"could not write {target}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupReport(target, target.stat().st_size, matches, alerts)
+
+
+def _connect(database: str | Path, *, uri: bool = False) -> sqlite3.Connection:
+    connection = sqlite3.connect(database, uri=uri, timeout=30.0)
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+def _count(connection: sqlite3.Connection, table: str) -> int:
+    """Rows in `table`, or 0 for a database from before that table existed."""
+    try:
+        (count,) = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return int(count)

@@ -1,0 +1,169 @@
+"""The ledger stays small: settled rows pruned by age on the clock, /stats read from indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core import PRUNE_BATCH
+from bot.importer import print_stats
+from bot.settings import Settings, SettingsError
+from handlers.alerts import render_alert
+from storage.store import Store
+from storage.times import to_db
+from tests.conftest import NOW, ask, build_store, plain_text
+from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import fake_telegram as fake_telegram
+from tests.harness import core_of, running_bot
+from tests.test_delivery import BEFORE_HARAGUCHI, seed_followers
+from tests.test_store import BELGIUM_JAPAN, at, chat, follow, replayed
+
+OLD = NOW - timedelta(days=40)
+RECENT = NOW - timedelta(days=5)
+
+
+def add_rows(db: sqlite3.Connection, chat_id: int, prefix: str, n: int, status: str,
+             when: datetime, expires_at: datetime | None = None) -> None:  # fmt: skip
+    """`n` ledger rows created (and, if sent, sent) at `when`."""
+    (match_id,) = db.execute("SELECT id FROM matches WHERE key = ?", (BELGIUM_JAPAN,)).fetchone()
+    sent_at = to_db(when) if status == "sent" else None
+    expiry = to_db(expires_at) if expires_at else None
+    db.executemany(
+        "INSERT INTO alerts(chat_id, match_id, event, text, created_at, expires_at, status, "
+        "sent_at) VALUES (?, ?, ?, 'text', ?, ?, ?, ?)",
+        [(chat_id, match_id, f"{prefix}:{i}", to_db(when), expiry, status, sent_at)
+         for i in range(n)],
+    )  # fmt: skip
+
+
+def seed_history(path: Path, chat_id: int) -> None:
+    with sqlite3.connect(path) as db:
+        add_rows(db, chat_id, "old-sent", 1_200, "sent", OLD)
+        add_rows(db, chat_id, "old-failed", 150, "failed", OLD)
+        add_rows(db, chat_id, "old-expired", 100, "expired", OLD)
+        add_rows(db, chat_id, "recent-sent", 70, "sent", RECENT)
+        add_rows(db, chat_id, "old-pending", 5, "pending", OLD)  # still to send: never pruned
+        add_rows(db, chat_id, "old-inactive", 3, "inactive", OLD)
+        # A reminder sent long ago for a kick-off still ahead: it stops a second reminder.
+        add_rows(db, chat_id, "reminder", 1, "sent", OLD, expires_at=NOW + timedelta(days=1))
+
+
+def statuses(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT substr(event, 1, instr(event, ':') - 1), COUNT(*) FROM alerts "
+                          "GROUP BY 1").fetchall()  # fmt: skip
+    return dict(rows)
+
+
+KEPT = {"recent-sent": 70, "old-pending": 5, "old-inactive": 3, "reminder": 1}
+
+
+async def test_settled_rows_are_pruned_in_small_batches(tmp_path: Path) -> None:
+    path = tmp_path / "matchday.db"
+    store = await build_store(path)
+    c = await chat(store, 1)
+    await store.close()
+    seed_history(path, c.id)
+    store = await Store.open(path)
+    try:
+        batches = []
+        while pruned := await store.prune_ledger(NOW - timedelta(days=30), NOW, 500):
+            batches.append(pruned)
+        counts = await store.ledger_counts()
+    finally:
+        await store.close()
+    assert batches == [500, 500, 450]
+    assert statuses(path) == KEPT
+    assert (counts["sent"], counts["pending"], counts["failed"], counts["expired"]) == (71, 5, 0, 0)
+
+
+async def test_the_running_bot_prunes_on_its_clock(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Rows 40 days older than the *virtual* clock go; rows 5 days older stay, though both are
+    years older than the real date."""
+    db = tmp_path / "bot.db"
+    await seed_followers(db, [4242], NOW)
+    with sqlite3.connect(db) as conn:
+        (chat_id,) = conn.execute("SELECT id FROM chats WHERE external_id = 4242").fetchone()
+    seed_history(db, chat_id)
+    async with running_bot(fake_telegram, db, now=NOW, MATCHDAY_POLL_SECONDS="1") as app:
+        core = core_of(app)
+        for _ in range(200):
+            if statuses(db).get("old-sent", 0) == 0 and core.next_prune is not None:
+                break
+            await asyncio.sleep(0.05)
+    assert statuses(db) == KEPT
+    assert PRUNE_BATCH < 1_450  # so the run above took several ticks
+
+
+async def test_retention_setting() -> None:
+    assert Settings.load(env={}).ledger_days == 30
+    assert Settings.load(env={"MATCHDAY_LEDGER_DAYS": "7"}).ledger_days == 7
+    for bad in ("0", "-3", "a month"):
+        with pytest.raises(SettingsError, match="MATCHDAY_LEDGER_DAYS"):
+            Settings.load(env={"MATCHDAY_LEDGER_DAYS": bad})
+
+
+# -- reports from indexes --------------------------------------------------------------------
+
+
+async def plans(store: Store, action: object) -> list[str]:
+    """EXPLAIN QUERY PLAN of every statement `action` runs on the store's connection."""
+    statements: list[str] = []
+    await store._db.set_trace_callback(statements.append)
+    try:
+        await action()  # type: ignore[operator]
+    finally:
+        await store._db.set_trace_callback(None)
+    details = []
+    for sql in statements:
+        if sql.split()[0].upper() in {"SELECT", "UPDATE", "DELETE", "WITH"}:
+            details += [row[3] for row in await store._all(f"EXPLAIN QUERY PLAN {sql}")]
+    assert details, statements
+    return details
+
+
+def full_scans(details: list[str]) -> list[str]:
+    """Plan steps that read a whole table or a whole full index. Scanning a partial index
+    (the inactive chats, the rows with an error) reads only the few rows it holds."""
+    partial = ("USING INDEX chats_inactive", "USING INDEX alerts_errors")
+    return [d for d in details if d.startswith("SCAN ") and "CONSTANT ROW" not in d
+            and not d.endswith(partial)]  # fmt: skip
+
+
+async def test_stats_and_housekeeping_read_indexes_not_tables(store: Store) -> None:
+    env = {"MATCHDAY_ADMINS": "4242"}
+    text = plain_text((await ask(store, "/stats", env=env)).text)
+    assert "Alert ledger" in text and "sent: 0" in text and "inactive_chats: 0" in text
+    stats = await plans(store, lambda: ask(store, "/stats", env=env))
+    assert any("alerts_status" in d for d in stats)
+    assert full_scans(stats) == [], stats
+    prune = await plans(store, lambda: store.prune_ledger(NOW, NOW, 500))
+    assert full_scans(prune) == [], prune
+    # The reminder-expiry update of a match that kicked off finds that match's rows.
+    c = await chat(store, 1)
+    await follow(store, c, "Brazil")
+    await store.queue_due_reminders(at(6, 17, 40), render_alert)
+    kicked_off = replayed("world-cup-2018:2018-07-06:brazil-belgium", at(6, 18, 1))
+    expiry = await plans(store, lambda: store.apply([kicked_off], at(6, 18, 1), render_alert))
+    assert any("alerts_match" in d for d in expiry), expiry
+    assert (await store.ledger_counts())["expired"] == 1
+
+
+async def test_matchday_stats_counts_from_the_same_indexes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bot.db"
+    await seed_followers(db, [4242], BEFORE_HARAGUCHI)
+    with sqlite3.connect(db) as conn:
+        (chat_id,) = conn.execute("SELECT id FROM chats WHERE external_id = 4242").fetchone()
+        add_rows(conn, chat_id, "sent", 3, "sent", datetime.now(UTC))
+        add_rows(conn, chat_id, "failed", 2, "failed", datetime.now(UTC))
+    assert await print_stats(Settings.load(env={"MATCHDAY_DB": str(db)})) == 0
+    out = capsys.readouterr().out
+    assert "sent: 3" in out and "failed: 2" in out and "pending: 0" in out
