@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from bot.clock import Clock
 from bot.core import Core
 from bot.discord import MatchdayDiscord, start_discord, stop_discord
 from bot.settings import Settings
+from handlers.commands import dispatch
+from storage.store import Store
 from tests.conftest import NOW
 from tests.fake_discord import TOKEN, FakeDiscord
 
@@ -33,6 +36,19 @@ def restore_discord_addresses() -> Any:
 async def fake(restore_discord_addresses: None) -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         yield fake
+
+
+@pytest.fixture
+async def fast_fake() -> AsyncIterator[FakeDiscord]:
+    """Discord's 5-per-channel bucket, with a 1 s window to keep the suite quick."""
+    async with FakeDiscord(bucket_limit=5, bucket_window=1.0) as fake:
+        yield fake
+
+
+def core_for(store: Store, **env: str) -> Any:
+    """What `handle_command` uses of Core: the store, clock, settings and its way in."""
+    return SimpleNamespace(store=store, clock=Clock(NOW, 1.0), settings=Settings.load(env=env),
+                           run=dispatch)  # fmt: skip
 
 
 def discord_env(fake: FakeDiscord, db: Path, **extra: str) -> dict[str, str]:
