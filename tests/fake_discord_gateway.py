@@ -9,11 +9,13 @@ client is what a test drives, and a test can break the connection the ways Disco
 - Connections are accepted at ``/gateway/`` (DISCORD_GATEWAY_URL) and ``/resume/`` (the
   ``resume_gateway_url`` READY names), with ``?v=10&encoding=json`` and optionally
   ``compress=zlib-stream``: one zlib stream per connection, each frame ending in a sync
-  flush, as Discord sends them. Without it, frames are plain JSON text.
+  flush, as Discord sends them (a dispatch cut across two websocket messages, as Discord may
+  cut a payload). Without it, frames are plain JSON text.
 - A session outlives its connection: dispatches sent while no connection is up wait in the
   session and are replayed by a RESUME, then RESUMED — exactly what Discord promises.
 - Faults: `drop` (the TCP connection vanishes: the client sees 1006), `close(code)`,
-  `reconnect` (op 7), `invalidate(resumable)` (op 9); `refuse_identify` closes with 4004.
+  `reconnect` (op 7), `invalidate(resumable)` (op 9); `refuse_identify` closes with 4004;
+  `request_heartbeat` (op 1 from the gateway) wants a heartbeat back at once.
 """
 
 from __future__ import annotations
@@ -130,6 +132,10 @@ class FakeGateway:
         connection.closed_with = code
         self._detach(connection)
         await connection.ws.close(code=code, message=reason.encode())
+
+    async def request_heartbeat(self) -> None:
+        """Op 1 from the gateway: the client must heartbeat at once (Discord does this)."""
+        await self._send(self._current(), {"op": HEARTBEAT, "d": None})
 
     async def reconnect(self) -> None:
         """Op 7: the client should close and resume on a new connection."""
@@ -275,6 +281,13 @@ class FakeGateway:
         text = json.dumps(frame)
         if connection.compressor is None:
             await connection.ws.send_str(text)
-        else:
-            data = connection.compressor.compress(text.encode())
-            await connection.ws.send_bytes(data + connection.compressor.flush(zlib.Z_SYNC_FLUSH))
+            return
+        data = connection.compressor.compress(text.encode())
+        data += connection.compressor.flush(zlib.Z_SYNC_FLUSH)
+        if frame["op"] == DISPATCH and len(data) > 8:
+            # Discord may cut one payload across websocket messages; only the last ends in
+            # the sync-flush suffix. Dispatches come cut in two, so clients must buffer.
+            half = len(data) // 2
+            await connection.ws.send_bytes(data[:half])
+            data = data[half:]
+        await connection.ws.send_bytes(data)

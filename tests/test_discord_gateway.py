@@ -35,6 +35,19 @@ async def still_answers(fake: FakeDiscord) -> None:
     assert reply.content.startswith("**Belgium 3–2 Japan**")
 
 
+async def test_a_heartbeat_asked_for_is_sent_and_acknowledged(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    async with discord_bot(fake, tmp_path / "bot.db") as (_, client):
+        (connection,) = fake.gateway.connections
+        before = connection.heartbeats
+        await fake.gateway.request_heartbeat()
+        await until(fake, lambda: connection.heartbeats > before, client)
+        assert connection.sent[-1]["op"] == 11  # ACK
+        (beat,) = connection.ops(1)[before:]
+        assert beat["d"] == fake.gateway.session.seq  # the last sequence it saw
+
+
 @pytest.mark.parametrize("fault", ["reconnect", "close 4000"])
 async def test_reconnect_and_4000_resume_the_session(
     fake: FakeDiscord, tmp_path: Path, fault: str
