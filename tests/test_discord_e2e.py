@@ -55,6 +55,26 @@ async def test_score_in_a_server_channel_and_in_a_dm(fake: FakeDiscord, tmp_path
         assert dm is not None and dm.kind == "private"
 
 
+SAMPLE_OPTIONS = {"team": "Belgium", "group": "Group H", "competition": "World Cup",
+                  "minutes": "60 15", "zone": "Europe/Brussels"}  # fmt: skip
+
+
+async def test_every_slash_command_answers_in_time_within_discord_limits(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    """Each registered command, as a moderator runs it in the channel: an answer Discord
+    takes (2,000 characters, valid buttons) within its 3 seconds."""
+    async with discord_bot(fake, tmp_path / "bot.db"):
+        for command in list(fake.commands):
+            options = {o["name"]: SAMPLE_OPTIONS[o["name"]] for o in command.get("options", [])}
+            interaction = await fake.slash(command["name"], user=MODERATOR, **options)
+            reply = await fake.answer(interaction)
+            assert reply.content, command["name"]
+            assert interaction.answered_after is not None
+            assert interaction.answered_after < ANSWER_WITHIN, command["name"]
+        assert len(fake.interactions.all) == len(fake.commands) >= 15
+
+
 async def test_autocomplete_offers_belgium_for_bel(fake: FakeDiscord, tmp_path: Path) -> None:
     async with discord_bot(fake, tmp_path / "bot.db"):
         choices = await fake.autocomplete("score", "team", "bel")
