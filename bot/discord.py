@@ -165,6 +165,7 @@ class MatchdayDiscord(discord.Client):
         self.tree = build_tree(self, core)
         self.logged_in = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self.refusal: str | None = None  # why Discord is off for good, once it is
         # Registered now, not at login: delivery then never spins on rows it has no sender for.
         core.add_sender(DiscordSender(self.http, self.logged_in))
 
@@ -239,6 +240,7 @@ class MatchdayDiscord(discord.Client):
         Alerts for Discord channels stay in the ledger (the sender answers "not logged in")
         for the next start with a token Discord accepts.
         """
+        self.refusal = reason
         log.error("%s: the Discord front end is off", reason)
         self.logged_in.clear()
         await self.close()
@@ -283,10 +285,9 @@ async def run_discord(settings: Settings, clock: Clock) -> None:
         assert client.runner is not None
         try:
             await client.runner  # until the gateway connection ends for good
-        except discord.LoginFailure as exc:
-            raise SettingsError("DISCORD_BOT_TOKEN: Discord refused this token") from exc
-        except discord.ConnectionClosed as exc:
-            raise SettingsError(_refusal(exc.code)) from exc
+        except (discord.LoginFailure, discord.ConnectionClosed,
+                discord.PrivilegedIntentsRequired) as exc:  # fmt: skip
+            raise SettingsError(client.refusal or str(exc)) from exc
     finally:
         await stop_discord(client)
         await core.close()

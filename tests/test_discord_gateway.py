@@ -12,7 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.clock import Clock
+from bot.discord import run_discord
 from bot.settings import Settings, SettingsError
+from tests.conftest import NOW
 from tests.discord_harness import discord_bot, discord_env, until
 from tests.discord_harness import fake as fake
 from tests.discord_harness import restore_discord_addresses as restore_discord_addresses
@@ -128,6 +131,17 @@ async def test_a_refused_token_ends_discord_while_telegram_runs_on(
     if refusal.startswith("4004"):
         (connection,) = fake.gateway.connections
         assert connection.closed_with == 4004
+
+
+async def test_discord_alone_with_a_refused_token_ends_the_run(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    """`matchday run` with only DISCORD_BOT_TOKEN: nothing left to run, so it ends with the
+    reason (the CLI prints it and exits 2)."""
+    fake.gateway.refuse_identify = True
+    settings = Settings.load(env=discord_env(fake, tmp_path / "bot.db"))
+    with pytest.raises(SettingsError, match=r"DISCORD_BOT_TOKEN .*4004"):
+        await run_discord(settings, Clock(NOW, 1.0))
 
 
 # -- the fake's protocol, by hand ----------------------------------------------------------------
