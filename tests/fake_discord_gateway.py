@@ -37,7 +37,7 @@ DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, HEARTB
     0, 1, 2, 6, 7, 9, 10, 11)  # fmt: skip
 HEARTBEAT_INTERVAL_MS = 41_250  # what Discord sends in HELLO
 UNKNOWN_ERROR, UNKNOWN_OPCODE, DECODE_ERROR, NOT_AUTHENTICATED = 4000, 4001, 4002, 4003
-AUTHENTICATION_FAILED, ALREADY_AUTHENTICATED = 4004, 4005
+AUTHENTICATION_FAILED, ALREADY_AUTHENTICATED, INVALID_INTENTS = 4004, 4005, 4013
 ABNORMAL_CLOSURE = 1006  # no close frame at all: the connection just went
 
 
@@ -216,6 +216,9 @@ class FakeGateway:
             return
         if data.get("token") != self.owner.token or self.refuse_identify:
             await self._refuse(connection, AUTHENTICATION_FAILED, "Authentication failed")
+            return
+        if not isinstance(data.get("intents"), int):  # required since gateway v8
+            await self._refuse(connection, INVALID_INTENTS, "Invalid intent(s)")
             return
         session = Session(f"fake-session-{next(self._session_ids)}")
         self.sessions[session.id] = session

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import signal
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -23,6 +26,8 @@ from tests.fake_discord import FakeDiscord
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import running_bot
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_discord_gateway_url_setting() -> None:
@@ -166,3 +171,33 @@ async def test_plain_json_frames_hello_identify_ready_heartbeat(fake: FakeDiscor
             await ws.send_json({"op": 2, "d": {"token": "nope", "properties": {}}})
             closing = await ws.receive()
             assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 4004
+
+
+async def test_matchday_run_with_both_tokens_and_discord_refused(
+    fake: FakeDiscord, fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """As an operator starts it: `matchday run` with both tokens, the gateway refusing the
+    Discord token. One log line says so; Telegram answers on; no token in the log."""
+    fake.gateway.refuse_identify = True
+    log_path = tmp_path / "bot.log"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+           "TELEGRAM_API_URL": fake_telegram.base_url, "MATCHDAY_DB": str(tmp_path / "bot.db"),
+           **discord_env(fake, tmp_path / "bot.db")}  # fmt: skip
+    with log_path.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--now", "2018-07-03T12:00:00Z",
+            cwd=ROOT, env=env, stdout=out, stderr=out,
+        )  # fmt: skip
+    try:
+        await fake.wait_for(lambda: any(c.closed_with == 4004 for c in fake.gateway.connections))
+        fake_telegram.push_message(77, "/score Belgium")
+        (reply,) = await fake_telegram.wait_for_messages(77, 1, timeout=60)
+        assert "Belgium" in reply
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    log = log_path.read_text()
+    errors = [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line]
+    assert errors == [line for line in errors if "DISCORD_BOT_TOKEN" in line], errors
+    assert len(errors) == 1 and "4004" in errors[0], log
+    assert fake.token not in log and fake_telegram.token not in log
