@@ -1,4 +1,5 @@
-"""A fake of Discord's REST API (v10), served over real HTTP on 127.0.0.1.
+"""A fake Discord on 127.0.0.1: its REST API (v10) here; its websocket gateway and the users
+who make interactions in the modules beside this one, served from the same port.
 
 Why: discord.py's HTTP client is what keeps Discord's rate limits (per-route buckets found
 through X-RateLimit-Bucket, X-RateLimit-Remaining/Reset-After, the global limit, 429 with
