@@ -246,12 +246,17 @@ class MatchdayDiscord(discord.Client):
         await self.close()
 
     async def stop(self) -> None:
+        """Stop holding the gateway, then close: discord.py's own order (`Client.run`).
+
+        Closing first would let the connect loop, woken by the closed socket, dispatch its
+        'disconnect' event on a client that no longer has a loop to run it on.
+        """
         self.core.delivery.senders.pop(PLATFORM, None)
-        await self.close()
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
+        await self.close()
 
 
 async def start_discord(core: Core) -> MatchdayDiscord:

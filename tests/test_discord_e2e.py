@@ -23,7 +23,9 @@ from tests.discord_harness import restore_discord_addresses as restore_discord_a
 from tests.fake_discord import CHANNEL_ID, FAN, MODERATOR, TOKEN, FakeDiscord
 from tests.fake_discord_interactions import ANSWER_WITHIN
 
-BELGIUM_V_JAPAN_KICK_OFF_SOON = datetime(2018, 7, 2, 17, 58, tzinfo=UTC)
+BELGIUM_V_JAPAN_KICK_OFF_SOON = datetime(2018, 7, 2, 17, 58, tzinfo=UTC)  # --now of README
+HALF_AN_HOUR_BEFORE = datetime(2018, 7, 2, 17, 29, 30, tzinfo=UTC)
+THE_MORNING_OF_THE_MATCH = datetime(2018, 7, 2, 9, 0, tzinfo=UTC)
 
 
 async def test_the_client_dials_discord_gateway_url(fake: FakeDiscord, tmp_path: Path) -> None:
@@ -134,8 +136,8 @@ async def test_a_slow_answer_is_deferred_then_followed_up(
 
 # -- a match, live, through a dropped gateway ------------------------------------------------
 
-ALERTS_OF_BELGIUM_V_JAPAN = [
-    "⏰ Belgium v Japan kicks off", "🟢 Kick-off: Belgium v Japan", "⏸ Half-time: Belgium 0–0",
+MATCH_ALERTS = [
+    "🟢 Kick-off: Belgium v Japan", "⏸ Half-time: Belgium 0–0",
     "⚽ GOAL! Belgium 0–1 Japan", "⚽ GOAL! Belgium 0–2 Japan", "⚽ GOAL! Belgium 1–2 Japan",
     "⚽ GOAL! Belgium 2–2 Japan", "⚽ GOAL! Belgium 3–2 Japan", "🏁 Full time: Belgium 3–2",
 ]  # fmt: skip
@@ -161,15 +163,36 @@ def starts(texts: list[str], prefix: str) -> bool:
     return any(t.startswith(prefix) for t in plain(texts))
 
 
+async def test_a_following_channel_gets_its_reminder(fake: FakeDiscord, tmp_path: Path) -> None:
+    """A moderator follows Japan half an hour before Belgium v Japan (60×): the channel gets
+    the kick-off reminder (30 minutes, the default lead), by REST from the ledger."""
+    async with discord_bot(fake, tmp_path / "bot.db", HALF_AN_HOUR_BEFORE,
+                           speed=60) as (_, client):  # fmt: skip
+        await fake.answer(await fake.slash("follow", team="Japan", user=MODERATOR))
+        await until(fake, lambda: starts(fake.alerts(CHANNEL_ID), "⏰"), client)
+        (reminder,) = plain(fake.alerts(CHANNEL_ID))
+        assert reminder.startswith("⏰ Belgium v Japan kicks off in")
+        assert "Rostov Arena" in reminder
+
+
 async def test_a_following_channel_gets_the_match_through_a_gateway_drop(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
-    """Belgium v Japan at 120×: the gateway drops (1006) at half-time; discord.py resumes the
-    session at its resume URL, the command sent meanwhile is replayed and answered, and the
-    channel gets every alert once, in order (alerts go by REST, from the ledger)."""
-    async with discord_bot(fake, tmp_path / "bot.db", BELGIUM_V_JAPAN_KICK_OFF_SOON,
-                           speed=120) as (core, client):  # fmt: skip
+    """Belgium v Japan at 120× from 17:58: the gateway drops (1006) at half-time; discord.py
+    resumes the session at its resume URL, the command sent meanwhile is replayed and
+    answered, and the channel gets every alert once, in order (by REST, from the ledger).
+
+    The moderator followed Japan that morning (a first run of the bot): at 120× kick-off is
+    one real second after the start, too soon to count on a command typed after it.
+    """
+    db = tmp_path / "bot.db"
+    async with discord_bot(fake, db, THE_MORNING_OF_THE_MATCH) as (_, first_run):
         await fake.answer(await fake.slash("follow", team="Japan", user=MODERATOR))
+        # discord.py's on_ready comes 2 s after the last GUILD_CREATE, from a task its
+        # close() does not cancel: stopping sooner leaves it to fire on a closed client.
+        await first_run.wait_until_ready()
+    async with discord_bot(fake, db, BELGIUM_V_JAPAN_KICK_OFF_SOON,
+                           speed=120) as (core, client):  # fmt: skip
         await until(fake, lambda: starts(fake.alerts(CHANNEL_ID), "⏸ Half-time"), client)
         gateway = fake.gateway
         session = gateway.session
@@ -178,7 +201,7 @@ async def test_a_following_channel_gets_the_match_through_a_gateway_drop(
         await gateway.drop()
         meanwhile = await fake.slash("score", team="Japan")  # waits in the session
         await until(fake, lambda: session.resumes == 1 and gateway.connected, client)
-        first, resumed = gateway.connections
+        first, resumed = gateway.connections[-2:]
         assert first.closed_with == 1006
         assert resumed.path == "/resume/" and not resumed.ops(2)  # no new IDENTIFY
         (resume,) = resumed.ops(6)
@@ -186,11 +209,14 @@ async def test_a_following_channel_gets_the_match_through_a_gateway_drop(
         assert "Belgium 0–0 Japan" in (await fake.answer(meanwhile)).content
         await until(fake, lambda: starts(fake.alerts(CHANNEL_ID), "🏁 Full time"), client)
         alerts = plain(fake.alerts(CHANNEL_ID))
-        assert len(alerts) == len(ALERTS_OF_BELGIUM_V_JAPAN), alerts
-        for alert, prefix in zip(alerts, ALERTS_OF_BELGIUM_V_JAPAN, strict=True):
+        # The reminder, due at 17:30 while the bot was down, comes first if the first tick
+        # beat kick-off (a second away); never after it. Then the match, whole.
+        reminder, match = alerts[:-8], alerts[-8:]
+        assert reminder in ([], [reminder[0]]) and all(r.startswith("⏰") for r in reminder)
+        for alert, prefix in zip(match, MATCH_ALERTS, strict=True):
             assert alert.startswith(prefix), (alert, prefix)
         scorers = ["Haraguchi 48'", "Inui 52'", "Vertonghen 69'", "Fellaini 74'", "Chadli 90+4'"]
-        assert [s for a in alerts[3:8] for s in scorers if s in a] == scorers
+        assert [s for a in match[2:7] for s in scorers if s in a] == scorers
         chat = await core.store.chat("discord", CHANNEL_ID)
-        assert chat is not None
-        assert await settled(core, chat.id) == ["sent"] * len(ALERTS_OF_BELGIUM_V_JAPAN)
+        assert chat is not None  # every ledger row sent, each posted once
+        assert await settled(core, chat.id) == ["sent"] * len(alerts)
