@@ -53,11 +53,19 @@ def build_application(settings: Settings, clock: Clock) -> Application:
         log.info("Matchday is up as @%s (clock %s, feed %s)",
                  application.bot.username, clock.now().isoformat(), core.feed.name)  # fmt: skip
 
-    async def post_shutdown(application: Application) -> None:
+    async def post_stop(application: Application) -> None:
+        """Updates and jobs have stopped; the HTTP transports are still open: finish the
+        sends on the wire and write their marks, then let Discord go."""
+        core: Core | None = application.bot_data.get("core")
+        if core is not None:
+            await core.stop()
         if (discord_client := application.bot_data.pop("discord", None)) is not None:
             from bot.discord import stop_discord
 
             await stop_discord(discord_client)
+
+    async def post_shutdown(application: Application) -> None:
+        await post_stop(application)  # a no-op unless start-up was interrupted
         core: Core | None = application.bot_data.get("core")
         if core is not None:
             await core.close()
@@ -69,6 +77,7 @@ def build_application(settings: Settings, clock: Clock) -> Application:
         .base_file_url(file_url(settings.telegram_api_url))
         .concurrent_updates(True)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if settings.http_transport == "aiohttp":

@@ -20,13 +20,18 @@ class Clock:
         if start is not None and start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self._origin = (start or datetime.now(UTC)).astimezone(UTC)
-        self._mono = time.monotonic()
+        # A virtual clock starts moving when the bot first asks it the time (its first
+        # engine tick), not when the process starts: at 480× a slow start-up (imports, a
+        # busy machine) would otherwise skip minutes of the match before anyone looked.
+        self._mono: float | None = None
         self.speed = speed
         self.virtual = start is not None or speed != 1.0
 
     def now(self) -> datetime:
         if not self.virtual:
             return datetime.now(UTC)
+        if self._mono is None:
+            self._mono = time.monotonic()
         return self._origin + timedelta(seconds=(time.monotonic() - self._mono) * self.speed)
 
 

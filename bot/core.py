@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,9 +20,26 @@ from bot.settings import Settings, SettingsError
 from feeds.base import Feed
 from handlers.base import Reply, Request
 from handlers.commands import dispatch
+from storage.health import Health
 from storage.store import Store
 
 log = logging.getLogger("matchday")
+RESTART_CAP = 60.0  # seconds, at most, before a failed background task runs again
+
+
+async def supervised(name: str, work: Callable[[], Awaitable[None]], health: Health) -> None:
+    """Run `work` until it returns; after an error log it, count it for /stats and run it
+    again (1 s, 2 s, ... up to a minute later), so background work never ends silently."""
+    delay = 1.0
+    while True:
+        try:
+            await work()
+            return
+        except Exception as exc:
+            log.exception("%s failed; restarting it in %.0f s", name, delay)
+            health.failed(name, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESTART_CAP)
 
 PRUNE_BATCH = 500  # rows a tick: a few milliseconds of write lock
 PRUNE_EVERY = timedelta(minutes=10)  # of clock time, once the ledger is pruned up to date
@@ -56,6 +75,39 @@ def make_feed(settings: Settings) -> Feed:
     )
 
 
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGTERM or SIGINT, for front ends that run their own loop (console,
+    Discord alone; PTB's `run_polling` does the same for Telegram): they then stop taking
+    work and shut down in order instead of dying mid-send."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        yield stopping
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def until_either(work: Awaitable[object], stopping: asyncio.Event) -> None:
+    """Wait for `work` to end or `stopping` to be set; `work`'s errors propagate."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if task.done():
+        task.result()
+    else:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 @dataclass
 class Core:
     settings: Settings
@@ -66,7 +118,8 @@ class Core:
     delivery: Delivery
     engine: LiveEngine
     metrics: Metrics = field(default_factory=Metrics)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)  # engine ticks
+    _delivering: asyncio.Task[None] | None = None
     next_prune: datetime | None = None  # on the clock; None: prune on the next tick
     _ops: web.AppRunner | None = None
     # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
@@ -108,8 +161,9 @@ class Core:
         try:
             async with self._ticking, self.metrics.tick():
                 await self.engine.tick()
-        except Exception:
+        except Exception as exc:
             log.exception("live engine tick failed; trying again next tick")
+            self.store.health.failed("live engine", exc)
         await self.prune_ledger()
 
     async def prune_ledger(self) -> None:
@@ -124,15 +178,17 @@ class Core:
         older_than = now - timedelta(days=self.settings.ledger_days)
         try:
             pruned = await self.store.prune_ledger(older_than, now, PRUNE_BATCH)
-        except Exception:
+        except Exception as exc:
             log.exception("pruning the alert ledger failed; trying again later")
+            self.store.health.failed("ledger pruning", exc)
             pruned = 0
         if pruned:
             log.info("pruned %d settled alerts from before %s", pruned, older_than.isoformat())
         self.next_prune = None if pruned >= PRUNE_BATCH else now + PRUNE_EVERY
 
     def start_delivery(self) -> None:
-        self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        work = supervised("delivery", self.delivery.run, self.store.health)
+        self._delivering = asyncio.create_task(work, name="delivery")
 
     async def start_without_job_queue(self) -> None:
         """For front ends without PTB's JobQueue (console, Discord alone): know the world as
@@ -146,13 +202,26 @@ class Core:
             await asyncio.sleep(self.tick_seconds)
             await self.tick()
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
+        """Stop taking work (engine ticks), let delivery finish the sends on the wire and
+        write their marks. Before any transport closes; safe to call twice."""
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.tasks.clear()
+        if self._delivering is not None:
+            await self.delivery.stop()
+            self._delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivering
+            self._delivering = None
+
+    async def close(self) -> None:
+        await self.stop()
         if self._ops is not None:
             await self._ops.cleanup()
+            self._ops = None
         await self.feed.aclose()
         await self.store.close()

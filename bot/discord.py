@@ -30,7 +30,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route, handle_message_parameters
 
 from bot.clock import Clock
-from bot.core import Core
+from bot.core import Core, stop_signals, until_either
 from bot.delivery import ChatLimits, Outcome, Sender, SendResult
 from bot.discord_commands import NO_MENTIONS, PLATFORM, answer, build_tree
 from bot.discord_render import render
@@ -42,7 +42,6 @@ log = logging.getLogger("matchday.discord")
 
 MAX_RATELIMIT_WAIT = 30.0  # longer waits come back as RETRY_AFTER (30 is discord.py's minimum)
 BACKOFF_CAP = 300.0  # seconds between attempts to reach Discord at start-up
-LOGIN_WAIT = 5.0  # seconds an alert waits for the login before it is retried later
 
 
 def use_api_url(api_url: str) -> None:
@@ -93,9 +92,9 @@ def _retry_after(exc: discord.HTTPException) -> float:
 class DiscordSender(Sender):
     """Sends through discord.py's HTTP client and maps every Discord answer to an `Outcome`.
 
-    `logged_in`, when given, is set once the client has logged in: until then a send waits
-    up to `wait` seconds for it, then counts as a transient failure (retried with backoff),
-    so alerts queued while Discord is unreachable at start-up wait in the ledger.
+    `logged_in`, when given, is set once the client has logged in: until then the sender
+    is not `ready`, so delivery claims no Discord row (none holds a send slot while Discord
+    is unreachable) and Discord's alerts wait in the ledger.
     """
 
     platform = PLATFORM
@@ -103,21 +102,19 @@ class DiscordSender(Sender):
     # like Telegram's groups. One a second keeps alerts from piling up behind the bucket.
     limits = ChatLimits(interval=1.0, group_per_minute=None)
 
-    def __init__(
-        self, http: HTTPClient, logged_in: asyncio.Event | None = None, wait: float = LOGIN_WAIT
-    ) -> None:
+    def __init__(self, http: HTTPClient, logged_in: asyncio.Event | None = None) -> None:
         self.http = http
         self.logged_in = logged_in
-        self.wait = wait
+
+    @property
+    def ready(self) -> bool:
+        return self.logged_in is None or self.logged_in.is_set()
 
     async def send(
         self, chat: Chat, text: str, buttons: Sequence[Sequence[Button]] = ()
     ) -> SendResult:
-        if self.logged_in is not None and not self.logged_in.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.logged_in.wait(), self.wait)
-            if not self.logged_in.is_set():
-                return SendResult(Outcome.TRANSIENT, error="not logged in to Discord (yet)")
+        if not self.ready:  # logged out after the claim
+            return SendResult(Outcome.TRANSIENT, error="not logged in to Discord")
         content, view = render(Reply(text, tuple(tuple(row) for row in buttons)))
         params = handle_message_parameters(
             content=content, view=view if view is not None else discord.utils.MISSING,
@@ -141,6 +138,8 @@ class DiscordSender(Sender):
                                   error=f"429 {exc.text}".strip())  # fmt: skip
             if exc.status >= 500:
                 return SendResult(Outcome.TRANSIENT, error=f"{exc.status} {exc.text}".strip())
+            if exc.status == 401:  # the token was reset: no message will go out until fixed
+                return SendResult(Outcome.UNAUTHORIZED, error=f"401 {exc.text}".strip())
             return SendResult(Outcome.REJECTED, error=f"{exc.status} {exc.text}".strip())
         except TimeoutError:
             # The request left; Discord may have posted it. Retrying errs towards a repeat
@@ -237,8 +236,8 @@ class MatchdayDiscord(discord.Client):
     async def _end(self, reason: str) -> None:
         """Discord said no for good: say so once, stop sending, let go of the connection.
 
-        Alerts for Discord channels stay in the ledger (the sender answers "not logged in")
-        for the next start with a token Discord accepts.
+        Alerts for Discord channels stay in the ledger (the sender is no longer `ready`, so
+        delivery claims none) for the next start with a token Discord accepts.
         """
         self.refusal = reason
         log.error("%s: the Discord front end is off", reason)
@@ -285,14 +284,16 @@ async def run_discord(settings: Settings, clock: Clock) -> None:
     core = await Core.open(settings, clock)
     client: MatchdayDiscord | None = None
     try:
-        await core.start_without_job_queue()
-        client = await start_discord(core)
-        assert client.runner is not None
-        try:
-            await client.runner  # until the gateway connection ends for good
-        except (discord.LoginFailure, discord.ConnectionClosed,
-                discord.PrivilegedIntentsRequired) as exc:  # fmt: skip
-            raise SettingsError(client.refusal or str(exc)) from exc
+        with stop_signals() as stopping:
+            await core.start_without_job_queue()
+            client = await start_discord(core)
+            assert client.runner is not None
+            try:  # until the gateway connection ends for good, or SIGTERM/SIGINT
+                await until_either(asyncio.shield(client.runner), stopping)
+            except (discord.LoginFailure, discord.ConnectionClosed,
+                    discord.PrivilegedIntentsRequired) as exc:  # fmt: skip
+                raise SettingsError(client.refusal or str(exc)) from exc
     finally:
+        await core.stop()  # sends on the wire finish while Discord's HTTP client is open
         await stop_discord(client)
         await core.close()

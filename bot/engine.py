@@ -63,7 +63,7 @@ class LiveEngine:
             await self._load(now)
         silent = self._first and await self._rewound(now)
         self._first = False
-        admitted = await self._admit([*states, *settled], now)
+        admitted = await self._admit([*states, *settled], now, trust=silent)
         watch = Watch(now, self._last_observed)
         applied = await self.store.apply(admitted, now, render_alert, silent=silent, watch=watch)
         if applied.alerts:
@@ -77,12 +77,17 @@ class LiveEngine:
             )  # fmt: skip
         return applied.alerts
 
-    async def _admit(self, states: list[MatchState], now: datetime) -> list[MatchState]:
-        """What the observer lets through: stale answers and unconfirmed drops stay out."""
+    async def _admit(
+        self, states: list[MatchState], now: datetime, *, trust: bool
+    ) -> list[MatchState]:
+        """What the observer lets through: stale answers and unconfirmed drops stay out
+        (unless the clock was rewound, when the feed's past is the truth to record)."""
         stored = await self.store.matches_by_key([s.key for s in states]) if states else {}
         admitted = []
         for state in states:
-            state = self.observer.admit(stored.get(state.key), state, now, self._last_observed)
+            state = self.observer.admit(
+                stored.get(state.key), state, now, self._last_observed, trust=trust
+            )
             if state is not None:
                 admitted.append(state)
         return admitted
@@ -99,7 +104,8 @@ class LiveEngine:
 
     async def _load(self, now: datetime) -> None:
         """The observation record a previous run left: its last look and the match clocks."""
-        last = await self.store.get_meta(LAST_OBSERVED)
+        # A store from before observations were recorded: its last poll is the best guess.
+        last = await self.store.get_meta(LAST_OBSERVED) or await self.store.get_meta(LAST_POLL)
         self._last_observed = from_db(last) if last else None
         try:
             raw = json.loads(await self.store.get_meta(CLOCKS) or "{}")

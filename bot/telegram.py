@@ -24,6 +24,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -64,6 +65,10 @@ def _markup(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     ]  # fmt: skip
     rows = [row for row in rows if row]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+class GarbledAnswer(TelegramError):
+    """Telegram said ok but not which message it made: this message fails, nothing else."""
 
 
 _NO_LINK_PREVIEW = json.dumps(LinkPreviewOptions(is_disabled=True).to_dict())
@@ -119,7 +124,7 @@ class TelegramSender(Sender):
             encoded["reply_markup"] = json.dumps(markup.to_dict())
         result = await bot.request.post(f"{bot.base_url}/sendMessage", EncodedParameters(encoded))
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-            raise TelegramError(f"sendMessage answered without a message id: {result!r:.200}")
+            raise GarbledAnswer(f"sendMessage answered without a message id: {result!r:.200}")
         return result["message_id"]
 
     async def send(
@@ -142,8 +147,12 @@ class TelegramSender(Sender):
             return SendResult(Outcome.TRANSIENT, error=f"timed out: {exc.message}")
         except NetworkError as exc:
             return SendResult(Outcome.TRANSIENT, error=exc.message)
-        except TelegramError as exc:
+        except InvalidToken as exc:  # 401 (token revoked) or 404 (wrong TELEGRAM_API_URL)
+            return SendResult(Outcome.UNAUTHORIZED, error=exc.message)
+        except GarbledAnswer as exc:
             return SendResult(Outcome.REJECTED, error=exc.message)
+        except TelegramError as exc:  # e.g. a proxy's HTML page instead of JSON: try again
+            return SendResult(Outcome.TRANSIENT, error=f"unexpected answer: {exc.message}")
         return SendResult(Outcome.SENT, message_id=message_id)
 
 
@@ -182,7 +191,7 @@ async def send_reply(core: Core, chat: Chat, reply: Reply) -> None:
         await core.gate.acquire(chat, sender.limits, urgent=True)
         result = await sender.send(chat, reply.text, reply.buttons)
         if result.outcome == Outcome.RETRY_AFTER:
-            core.gate.pause(chat.platform, result.retry_after)
+            core.delivery.throttled(chat, result.retry_after)
             continue
         if result.outcome == Outcome.MIGRATED and result.new_chat_id is not None:
             await core.store.migrate_chat(chat.id, result.new_chat_id)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +25,8 @@ from feeds.model import MatchState, Status
 
 #: The longest observation gap whose events are still news (a bot restarted after a crash).
 CATCH_UP = timedelta(minutes=30)
+#: Outside a watched period, an event estimated this recent is still told.
+JUST_NOW = timedelta(minutes=10)
 #: Polls closer than this bracket an event: it happened half-way between them.
 BRACKET = timedelta(minutes=2)
 
@@ -102,13 +103,16 @@ class Watch:
     def is_news(self, state: MatchState, event: Event) -> bool:
         if self.watching:
             return True
-        # After a long gap, only the final whistle of a match that ended lately (by the
-        # feed's own timestamp) is still worth a message: goals are recorded quietly.
+        # A gap the bot did not watch (its first look, or a long one) is caught up quietly,
+        # but for what happened moments ago by the schedule's estimate (a bot started just
+        # after kick-off still says so) ...
+        if self.now - event.at <= JUST_NOW:
+            return True
+        if self.last_observed is None:
+            return False
+        # ... and the final whistle of a match that ended lately by the feed's own timestamp.
         recent = state.updated is not None and self.now - state.updated <= CATCH_UP
         return recent and event.kind in {EventKind.FULL_TIME, EventKind.PENALTIES}
-
-
-ClockStore = Callable[[str], Awaitable[str | None]]
 
 
 class Observer:
@@ -120,23 +124,23 @@ class Observer:
         self._held: dict[str, tuple[int, int, int]] = {}
         self.dirty: set[str] = set()  # clocks to persist
 
-    async def load(self, key: str, read: ClockStore) -> MatchClock:
-        if key not in self.clocks:
-            self.clocks[key] = MatchClock.loads(await read(key))
-        return self.clocks[key]
-
     def admit(
         self,
         old: MatchState | None,
         new: MatchState,
         now: datetime,
         last_observed: datetime | None,
+        *,
+        trust: bool = False,
     ) -> MatchState | None:
-        """The state to apply, or None to keep the stored one (stale, or not yet confirmed)."""
-        seen = self._updated.get(new.key)
+        """The state to apply, or None to keep the stored one (stale, or not yet confirmed).
+
+        `trust`: take the feed's word as it is (a replay rewound to an earlier instant).
+        """
+        seen = None if trust else self._updated.get(new.key)
         if new.updated is not None and seen is not None and new.updated < seen:
             return None  # a cached answer older than one already seen
-        if old is not None and _regressed(old, new):
+        if old is not None and not trust and _regressed(old, new):
             newer = new.updated is not None and seen is not None and new.updated > seen
             if not newer and self._held.get(new.key) != progress(new):
                 self._held[new.key] = progress(new)  # once is a glitch; twice, a correction
@@ -145,8 +149,10 @@ class Observer:
         if new.updated is not None:
             self._updated[new.key] = max(new.updated, seen or new.updated)
         instant = self._instant(now, last_observed)
-        clock = self.clocks.setdefault(new.key, MatchClock())
+        clock = self.clocks.get(new.key) or MatchClock()
         self._note_periods(clock, old, new, instant, now)
+        if clock.kickoff or clock.second_half or clock.extra_time:
+            self.clocks[new.key] = clock  # only matches under way keep one
         # At a whistle the feed's minute stops (45, no added time): a goal first seen then
         # went in before it, which the observed clock places better.
         at_whistle = new.status is Status.HALF_TIME and clock.kickoff is not None

@@ -43,6 +43,9 @@ async def stats(req: Request) -> Reply:
     lines = ["<b>Alert ledger</b>"] + [f"{esc(k)}: {v}" for k, v in counts.items()]
     rate = await req.store.sent_per_second(req.clock.now())
     lines.append(f"send rate (last minute): {rate:.1f}/s")
+    if problems := req.store.health.lines():
+        lines.append("<b>Background errors (restarted)</b>")
+        lines += [esc(line) for line in problems]
     errors = await req.store.last_errors()
     if errors:
         lines.append("<b>Last errors</b>")

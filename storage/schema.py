@@ -114,4 +114,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alerts_errors ON alerts(id) WHERE last_error IS NOT NULL;
     CREATE INDEX chats_inactive ON chats(id) WHERE active = 0;
     """,
+    # 4: delivery claims rows (status 'sending') and takes each chat's oldest open row: find
+    #    it with one index seek, however much sent history the chat has.
+    """
+    CREATE INDEX alerts_open ON alerts(chat_id, id) WHERE status IN ('pending', 'sending');
+    """,
 ]

@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from storage.chats import (
     chat_of,
     zone_or_utc,
 )
+from storage.health import Health
 from storage.schema import MIGRATIONS
 from storage.times import from_db, to_db
 
@@ -39,7 +39,7 @@ Renderer = Callable[[Event, MatchState, ZoneInfo], str]
 MAX_REMINDER_MINUTES = 7 * 24 * 60  # a week ahead is the longest lead /remind accepts
 NEAR_REMINDER_MINUTES = 120  # leads up to this are found from the matches' side each tick
 LEDGER_STATUSES = ("pending", "sent", "failed", "expired", "inactive")
-
+LEDGER_STATUSES = ("pending", "sending", "sent", "failed", "expired", "inactive")
 
 @dataclass(frozen=True, slots=True)
 class Team:
@@ -162,6 +162,7 @@ class Store(ChatsRepository):
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self.health = Health()  # background failures of this process, shown by /stats
         self._teams: list[Team] | None = None
         self._competitions: list[Competition] | None = None
         # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.
@@ -825,32 +826,6 @@ class Store(ChatsRepository):
             for row in rows
         ]
 
-    async def mark_sent_many(self, sent: Iterable[tuple[int, int | None]], now: datetime) -> None:
-        """Mark a batch of accepted sends in one transaction."""
-        stamp = to_db(now)
-        async with self.transaction() as db:
-            await db.executemany(
-                "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
-                "attempts = attempts + 1 WHERE id = ?",
-                [(stamp, message_id, alert_id) for alert_id, message_id in sent],
-            )
-
-    async def mark_failed(self, alert_id: int, error: str, *, status: str = "failed") -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET status = ?, last_error = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                (status, error[:500], alert_id),
-            )
-
-    async def retry_later(self, alert_id: int, at: float, error: str) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE alerts SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                (at, error[:500], alert_id),
-            )
-
     async def ledger_counts(self) -> dict[str, int]:
         """Rows per status and inactive chats, each one search of an index, in one trip.
 
@@ -909,7 +884,7 @@ class Store(ChatsRepository):
               AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
             GROUP BY c.platform
             """,
-            (*platforms, time.time()),
+            (*platforms, now.timestamp()),  # backoffs are on the bot's clock (ledger.py)
         )
         oldest = min((from_db(row[2]) for row in rows), default=now)
         return DueAlerts({row[0]: row[1] for row in rows}, max(0.0, (now - oldest).total_seconds()))

@@ -97,7 +97,7 @@ def _bad_request(description: str) -> FakeApiError:
 class FakeError:
     """A scripted fault for :meth:`FakeTelegram.fail_next`; build it with the factories."""
 
-    kind: Literal["error", "timeout", "drop", "answer"]
+    kind: Literal["error", "timeout", "drop", "answer", "raw"]
     status: int = 200
     description: str = ""
     parameters: JSON | None = None
@@ -152,6 +152,16 @@ class FakeError:
     def odd_success(cls, result: Any) -> FakeError:
         """200 ``{"ok": true, "result": result}`` without doing the call: a garbled answer."""
         return cls("answer", parameters={"result": result})
+
+    @classmethod
+    def unauthorized(cls) -> FakeError:
+        """401, as Telegram answers a revoked token (PTB: ``InvalidToken``)."""
+        return cls("error", 401, "Unauthorized")
+
+    @classmethod
+    def not_json(cls, body: str = "<html>502 Bad Gateway</html>") -> FakeError:
+        """200 with a body that is not JSON (a proxy's page): the call is not processed."""
+        return cls("raw", 200, body)
 
     @classmethod
     def drop_connection(cls) -> FakeError:
@@ -671,6 +681,10 @@ class FakeTelegram:
         """Script ``error`` for the next ``times`` matching calls (``None`` = any)."""
         self._faults.append(_Fault(error, method.lower() if method else None, chat_id, times))
 
+    def clear_faults(self) -> None:
+        """End every scripted fault (an outage is over)."""
+        self._faults.clear()
+
     def clear_recordings(self) -> None:
         """Forget recorded requests and sent messages (state such as chats is kept)."""
         self.requests.clear()
@@ -1077,6 +1091,10 @@ class FakeTelegram:
                 return self._drop(request, record)
             if fault is not None and fault.kind == "error":
                 raise FakeApiError(fault.status, fault.description, fault.parameters)
+            if fault is not None and fault.kind == "raw":
+                record.status = fault.status
+                self._notify()
+                return web.Response(status=fault.status, text=fault.description)
             if fault is not None and fault.kind == "answer":
                 return self._ok(record, (fault.parameters or {}).get("result"))
             try:

@@ -1,7 +1,8 @@
 """Running the real Matchday Telegram bot inside a test's event loop.
 
-The steps are exactly `Application.run_polling`'s, minus the signal handling and the
-blocking loop, so a test can talk to the bot through the fake Bot API while it runs.
+The steps are exactly `Application.run_polling`'s (post_stop included), minus the signal
+handling and the blocking loop, so a test can talk to the bot through the fake Bot API while
+it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from bot.app import build_application
 from bot.clock import Clock
 from bot.core import Core
 from bot.settings import Settings
+from feeds.openfootball import load_bundled_world_cup_2018
+from feeds.replay import ReplayFeed
+from handlers.alerts import render_alert
+from storage.store import Store
 from tests.fake_telegram import FakeTelegram
 
 #: Values of MATCHDAY_HTTP; every end-to-end test runs once with each.
@@ -70,6 +75,8 @@ async def running_bot(
     finally:
         await application.updater.stop()
         await application.stop()
+        assert application.post_stop is not None
+        await application.post_stop(application)
         await application.shutdown()
         assert application.post_shutdown is not None
         await application.post_shutdown(application)
@@ -77,3 +84,20 @@ async def running_bot(
 
 def core_of(application: Application) -> Core:
     return application.bot_data["core"]
+
+
+async def seed_followers(db: Path, chats: list[int], now: datetime, team: str = "Japan") -> None:
+    """Chats that already follow `team`, as if each had sent /follow earlier."""
+    store = await Store.open(db)
+    try:
+        feed = ReplayFeed(load_bundled_world_cup_2018().matches)
+        states = [feed.state_at(m, now) for m in load_bundled_world_cup_2018().matches]
+        await store.apply(states, now, render_alert, silent=True)
+        (target,) = [t for t in await store.teams() if t.name == team]
+        for chat_id in chats:
+            kind = "supergroup" if chat_id < 0 else "private"
+            chat = await store.ensure_chat("telegram", chat_id, kind, f"chat {chat_id}", "UTC")
+            await store.set_reminders(chat.id, [])
+            await store.follow(chat.id, "team", target.id, now)
+    finally:
+        await store.close()

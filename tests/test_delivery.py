@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sqlite3
@@ -11,13 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from feeds.openfootball import load_bundled_world_cup_2018
-from feeds.replay import ReplayFeed
-from handlers.alerts import render_alert
-from storage.store import Store
+from bot.delivery import MAX_IN_FLIGHT
 from tests.fake_telegram import FakeError, FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
-from tests.harness import core_of, running_bot
+from tests.harness import core_of, running_bot, seed_followers
 from tests.harness import transport as transport
 from tests.test_restart import matchday_process
 
@@ -25,23 +23,6 @@ pytestmark = pytest.mark.usefixtures("transport")  # every test once per MATCHDA
 
 BEFORE_HARAGUCHI = datetime(2018, 7, 2, 19, 4, 57, tzinfo=UTC)  # his 48' shows at 19:05:00Z
 GOAL = "Haraguchi 48'"
-
-
-async def seed_followers(db: Path, chats: list[int], now: datetime, team: str = "Japan") -> None:
-    """Chats that already follow `team`, as if each had sent /follow earlier."""
-    store = await Store.open(db)
-    try:
-        feed = ReplayFeed(load_bundled_world_cup_2018().matches)
-        states = [feed.state_at(m, now) for m in load_bundled_world_cup_2018().matches]
-        await store.apply(states, now, render_alert, silent=True)
-        (target,) = [t for t in await store.teams() if t.name == team]
-        for chat_id in chats:
-            kind = "supergroup" if chat_id < 0 else "private"
-            chat = await store.ensure_chat("telegram", chat_id, kind, f"chat {chat_id}", "UTC")
-            await store.set_reminders(chat.id, [])
-            await store.follow(chat.id, "team", target.id, now)
-    finally:
-        await store.close()
 
 
 def goal_sends(fake: FakeTelegram) -> list[tuple[int, float]]:
@@ -64,8 +45,10 @@ async def test_500_followers_one_goal_within_limits(
     assert len(got) == len(set(got)) == len(chats)  # each chat once
     assert set(got) == set(chats), set(got) ^ set(chats)
     assert fake_telegram.too_many_requests == 0
-    elapsed = sends[-1][1] - sends[0][1]
-    assert len(sends) / elapsed >= 0.9 * 30
+    # Paced at the limit: the typical gap between two sends (the fake's clock) is 1/30 s.
+    # The median, not the total: a busy machine's stalls are not the bot's pacing.
+    gaps = sorted(b - a for (_, a), (_, b) in itertools.pairwise(sends))
+    assert gaps[len(gaps) // 2] <= 1 / (0.9 * 30), gaps[len(gaps) // 2]
     reply_at = next(s.time for s in fake_telegram.sent if s.chat_id == 77)
     assert reply_at < sends[-100][1]  # answered ahead of the queue, not after it
 
@@ -162,7 +145,11 @@ async def test_sigkill_mid_fan_out_delivers_the_rest(
             (pending,) = conn.execute(
                 "SELECT COUNT(*) FROM alerts WHERE status = 'pending'"
             ).fetchone()
+            (claimed,) = conn.execute(
+                "SELECT COUNT(*) FROM alerts WHERE status = 'sending'"
+            ).fetchone()
         assert pending > 0, "the kill came too late to test anything"
+        assert claimed <= MAX_IN_FLIGHT  # the only rows that may have been sent unmarked
         later = (BEFORE_HARAGUCHI + timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
         async with matchday_process(fake_telegram, db, later, 1, log):
             await fake_telegram.wait_for(
@@ -172,5 +159,41 @@ async def test_sigkill_mid_fan_out_delivers_the_rest(
         del os.environ["MATCHDAY_MAX_SEND_RATE"], os.environ["MATCHDAY_POLL_SECONDS"]
     got = [chat for chat, _ in goal_sends(fake_telegram)]
     assert set(got) == set(chats)
-    assert len(got) - len(set(got)) <= 64  # at most the sends in flight at the kill
+    repeats = len(got) - len(set(got))
+    assert repeats <= claimed, (repeats, claimed)  # at most the claims at the kill
     assert fake_telegram.too_many_requests == 0
+
+
+async def test_sigterm_mid_fan_out_then_restart_repeats_nothing_and_loses_nothing(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    db, log = tmp_path / "bot.db", tmp_path / "bot.log"
+    chats = list(range(30_000, 30_600))
+    await seed_followers(db, chats, BEFORE_HARAGUCHI)
+    start = BEFORE_HARAGUCHI.strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake_telegram.enforce_limits = True
+    fake_telegram.overall_per_second = 200
+    os.environ["MATCHDAY_MAX_SEND_RATE"] = "200"
+    os.environ["MATCHDAY_POLL_SECONDS"] = "1"
+    try:
+        async with matchday_process(fake_telegram, db, start, 1, log) as first:
+            await fake_telegram.wait_for(lambda: len(goal_sends(fake_telegram)) >= 150, timeout=60)
+            first.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                assert await first.wait() == 0
+        with sqlite3.connect(db) as conn:
+            counts = dict(conn.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"))
+        assert counts.get("sending", 0) == 0  # every send finished and marked, or handed back
+        assert counts.get("pending", 0) > 0, "the signal came too late to test anything"
+        assert counts["sent"] == len(goal_sends(fake_telegram))  # marked = arrived
+        later = (BEFORE_HARAGUCHI + timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        async with matchday_process(fake_telegram, db, later, 1, log):
+            await fake_telegram.wait_for(
+                lambda: set(chats) <= {c for c, _ in goal_sends(fake_telegram)}, timeout=60
+            )
+    finally:
+        del os.environ["MATCHDAY_MAX_SEND_RATE"], os.environ["MATCHDAY_POLL_SECONDS"]
+    got = [chat for chat, _ in goal_sends(fake_telegram)]
+    assert sorted(got) == chats  # each chat exactly once: zero lost, zero repeated
+    assert fake_telegram.too_many_requests == 0
+    assert fake_telegram.token not in log.read_text()

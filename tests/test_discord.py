@@ -293,10 +293,9 @@ async def test_a_refused_token_stops_only_discord(fast_fake: FakeDiscord, tmp_pa
         assert client.runner is not None
         with pytest.raises(discord.LoginFailure):
             await client.runner
-        # Its alerts wait in the ledger, retried with backoff: never a spin, never a send.
+        # Its alerts wait in the ledger, unclaimed (no send slot held): never a spin or a send.
         sender = core.delivery.senders["discord"]
-        assert isinstance(sender, DiscordSender)
-        sender.wait = 0.05
+        assert isinstance(sender, DiscordSender) and not sender.ready
         chat = Chat(1, "discord", 42, GUILD_KIND, "x", "UTC", (30,), True)
         assert (await sender.send(chat, "hi")).outcome is Outcome.TRANSIENT
         assert fast_fake.posted == []

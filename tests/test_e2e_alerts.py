@@ -31,9 +31,11 @@ async def follow(fake: FakeTelegram, text: str, chat: int = CHAT) -> None:
 async def test_belgium_japan_replay_alerts_in_order_once_each(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    start = datetime(2018, 7, 2, 17, 45, tzinfo=UTC)  # time to follow before kick-off
-    async with running_bot(fake_telegram, tmp_path / "bot.db", now=start, speed=480):
+    db, start = tmp_path / "bot.db", datetime(2018, 7, 2, 17, 45, tzinfo=UTC)
+    async with running_bot(fake_telegram, db, now=start):  # real speed: follow before kick-off
         await follow(fake_telegram, "/follow Japan")
+    # The match at 480×, watched from 15 minutes before kick-off however slowly the bot starts.
+    async with running_bot(fake_telegram, db, now=start, speed=480):
         await fake_telegram.wait_for(
             lambda: any("Full time" in t for t in alerts(fake_telegram)), timeout=40
         )
@@ -67,11 +69,12 @@ async def test_score_mid_match_shows_the_live_score(
 async def test_reminders_at_each_lead_time_in_the_chat_zone(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    start = datetime(2018, 7, 6, 16, 40, tzinfo=UTC)  # Brazil v Belgium kicks off 18:00Z
-    async with running_bot(fake_telegram, tmp_path / "bot.db", now=start, speed=300):
+    db, start = tmp_path / "bot.db", datetime(2018, 7, 6, 16, 40, tzinfo=UTC)  # KO 18:00Z
+    async with running_bot(fake_telegram, db, now=start):  # settings at real speed
         await follow(fake_telegram, "/timezone Europe/Moscow")
         await follow(fake_telegram, "/remind 60 15")
         await follow(fake_telegram, "/follow Belgium")
+    async with running_bot(fake_telegram, db, now=start, speed=300):
         await fake_telegram.wait_for(
             lambda: sum("kicks off" in t for t in fake_telegram.messages_to(CHAT)) >= 2, timeout=30
         )

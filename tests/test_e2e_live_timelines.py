@@ -54,7 +54,8 @@ async def follow(fake: FakeTelegram, text: str) -> None:
 async def drained(store: Store) -> None:
     """Until delivery has settled every alert (1 a second per chat, as on Telegram)."""
     for _ in range(1200):  # a safety net only: the check is the ledger's own state
-        if not (await store.ledger_counts())["pending"]:
+        counts = await store.ledger_counts()
+        if not counts["pending"] and not counts["sending"]:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"alerts still pending: {await store.ledger_counts()}")
