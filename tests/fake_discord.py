@@ -257,11 +257,13 @@ class FakeDiscord:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    async def wait_for(self, predicate: Any) -> None:
-        """Until `predicate()` holds of what the fake saw; checked at each change, no deadline
-        (pytest's timeout is the only one: a busy machine is slow, not wrong)."""
-        while not predicate():
-            await self._changed.wait()
+    async def wait_for(self, predicate: Any, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Until `predicate()` holds of what the fake saw; checked at each change. No deadline
+        unless a caller insists (pytest's timeout is enough: a busy machine is slow, not
+        wrong)."""
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await self._changed.wait()
 
     # -- plumbing --------------------------------------------------------------------------
 
