@@ -61,6 +61,7 @@ TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.discord-token"
 BOT_ID = 900_000_000_000_000_001
 APPLICATION_ID = 900_000_000_000_000_002
 BUCKET_HASH = "f1e2d3c4b5a6"  # Discord names a route's bucket; the channel id splits it
+WEBHOOK_BUCKET_HASH = "a6b5c4d3e2f1"  # interaction callbacks and follow-ups; the token splits it
 API = "/api/v10"
 TOKEN_IN_PATH = (API + "/interactions/", API + "/webhooks/")  # no bot token: the path's is
 
@@ -118,7 +119,7 @@ class FakeDiscord:
     deleted: set[int] = field(default_factory=set)  # channels that no longer exist
     over_limit: int = 0  # requests that came while their bucket was empty
     _faults: dict[int | None, list[Fault]] = field(default_factory=lambda: defaultdict(list))
-    _buckets: dict[int, _Bucket] = field(default_factory=lambda: defaultdict(_Bucket))
+    _buckets: dict[int | str, _Bucket] = field(default_factory=lambda: defaultdict(_Bucket))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1_100_000_000_000_000))
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -285,6 +286,16 @@ class FakeDiscord:
     def _user(self) -> JSON:
         return {"id": str(BOT_ID), "username": "matchday", "discriminator": "0",
                 "global_name": "Matchday", "avatar": None, "bot": True, "flags": 0}  # fmt: skip
+
+    def webhook_headers(self, token: str) -> dict[str, str]:
+        """X-RateLimit-* of an interaction token's own bucket (callback and follow-ups), as
+        Discord reports it; counted, not enforced: an interaction never needs five."""
+        now = time.monotonic()
+        bucket = self._buckets[token]
+        if now >= bucket.window_end:
+            bucket.window_end, bucket.used = now + self.bucket_window, 0
+        bucket.used += 1
+        return {**self._rate_headers(bucket, now), "X-RateLimit-Bucket": WEBHOOK_BUCKET_HASH}
 
     def _rate_headers(self, bucket: _Bucket, now: float) -> dict[str, str]:
         reset_after = max(0.0, bucket.window_end - now)

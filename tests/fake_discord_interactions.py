@@ -234,14 +234,15 @@ class Interactions:
             interaction.messages.append(posted)
             resource["message"] = posted.payload
         self.owner.notify()
+        headers = self.owner.webhook_headers(interaction.token)
         if request.query.get("with_response") not in {"1", "true", "True"}:
-            return web.Response(status=204)
+            return web.Response(status=204, headers=headers)
         return json_response({"interaction": {
             "id": str(interaction.id), "type": interaction.type,
             "response_message_id": resource["message"]["id"] if "message" in resource else None,
             "response_message_loading": body["type"] == DEFERRED,
             "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & 64),
-        }, "resource": resource})  # fmt: skip
+        }, "resource": resource}, headers=headers)  # fmt: skip
 
     async def _follow_up(self, request: web.Request) -> web.Response:
         interaction = self._find(request)
@@ -259,9 +260,11 @@ class Interactions:
                                            interaction_id=interaction.id)  # fmt: skip
         interaction.messages.append(posted)
         self.owner.notify()
+        headers = self.owner.webhook_headers(interaction.token)
         if request.query.get("wait") not in {"1", "true", "True"}:
-            return web.Response(status=204)
-        return json_response({**posted.payload, "webhook_id": str(self.owner.application_id)})
+            return web.Response(status=204, headers=headers)
+        return json_response({**posted.payload, "webhook_id": str(self.owner.application_id)},
+                             headers=headers)  # fmt: skip
 
     async def _edit_original(self, request: web.Request) -> web.Response:
         interaction = self._find(request)
@@ -272,7 +275,7 @@ class Interactions:
                                            interaction_id=interaction.id)  # fmt: skip
         interaction.messages.append(posted)
         self.owner.notify()
-        return json_response(posted.payload)
+        return json_response(posted.payload, headers=self.owner.webhook_headers(interaction.token))
 
 
 def _bad_choices(data: JSON) -> str:
