@@ -52,11 +52,11 @@ def use_api_url(api_url: str) -> None:
 def use_gateway_url(gateway_url: str) -> None:
     """Open the websocket gateway at `gateway_url` (DISCORD_GATEWAY_URL).
 
-    `Client.connect` dials `DiscordWebSocket.DEFAULT_GATEWAY` for a new session and goes back
-    to it whenever Discord invalidates one; a resume goes to the session's own
-    `resume_gateway_url` from READY. So this class attribute, process-wide like `Route.BASE`,
-    is where discord.py takes the address from: setting it is what makes a proxy (or the
-    test suite's fake Discord) reachable without touching the library's connect loop.
+    `Client.connect` dials `DiscordWebSocket.DEFAULT_GATEWAY` to start a session (and its
+    websocket falls back to it when Discord invalidates one); resuming goes to the
+    `resume_gateway_url` Discord gave in READY. So this class attribute, process-wide like
+    `Route.BASE`, is where discord.py takes the address from: setting it is what makes a
+    proxy (or the test suite's fake Discord) reachable without touching its connect loop.
     """
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
