@@ -71,7 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(
         logging.DEBUG if args.verbose else logging.INFO,
-        [settings.telegram_token, settings.football_data_token, settings.discord_token],
+        [
+            settings.telegram_token,
+            settings.football_data_token,
+            settings.discord_token,
+            settings.api_football_key,
+        ],
         json_lines=settings.log_format == "json",
     )
     command = args.command or (

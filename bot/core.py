@@ -66,6 +66,17 @@ def make_feed(settings: Settings) -> Feed:
             settings.football_data_competitions or FREE_TIER_COMPETITIONS,
             max_requests_per_minute=settings.football_data_rate,
         )
+    if settings.feed == "api-football":
+        from feeds.api_football import ApiFootballClient, ApiFootballFeed
+
+        if not settings.api_football_key:
+            raise SettingsError("MATCHDAY_FEED=api-football needs API_FOOTBALL_KEY")
+        if not settings.api_football_leagues:
+            raise SettingsError(
+                "MATCHDAY_FEED=api-football needs API_FOOTBALL_LEAGUES, e.g. 1:2026 (league:season)"
+            )
+        client = ApiFootballClient(settings.api_football_key, settings.api_football_url)
+        return ApiFootballFeed(client, settings.api_football_leagues)
     from feeds.openfootball import load_bundled_world_cup_2018
     from feeds.replay import ReplayFeed
 
@@ -73,6 +84,19 @@ def make_feed(settings: Settings) -> Feed:
         load_bundled_world_cup_2018().matches,
         poll_interval=timedelta(seconds=settings.poll_seconds),
     )
+
+
+def _plan_by_follows(feed: Feed, store: Store) -> None:
+    """A feed that spreads a daily budget (API-Football) plans by the matches chats follow
+    until the budget resets: the store's answer, not every match of the day."""
+    from feeds.api_football import ApiFootballFeed
+
+    if isinstance(feed, ApiFootballFeed) and feed.followed is None:
+
+        async def followed(now: datetime, until: datetime) -> list[str]:
+            return await store.watched_keys(now, until - now)
+
+        feed.followed = followed
 
 
 @contextlib.contextmanager
@@ -130,6 +154,7 @@ class Core:
     async def open(cls, settings: Settings, clock: Clock) -> Core:
         feed = make_feed(settings)
         store = await Store.open(settings.db_path)
+        _plan_by_follows(feed, store)
         gate = RateGate(settings.max_send_rate)
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)

@@ -13,7 +13,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
@@ -24,6 +23,7 @@ from handlers.base import Reply, Request
 from handlers.commands import COMMANDS, parse_command
 from handlers.lookup import competitions_of, teams_of
 from handlers.names import Target, suggest
+from handlers.zones import portable_zones
 
 log = logging.getLogger("matchday.discord")
 
@@ -148,7 +148,7 @@ async def suggest_group(core: Core, current: str) -> list[str]:
     return suggest(current, comps + groups_as_targets, MAX_CHOICES)
 
 
-_ZONES = sorted(available_timezones())
+_ZONES = sorted(portable_zones())  # what /timezone accepts: no host-only names like localtime
 
 
 async def suggest_zone(core: Core, current: str) -> list[str]:

@@ -19,6 +19,7 @@ log = logging.getLogger("matchday.engine")
 WATCH_LEAD = timedelta(minutes=15)
 LAST_POLL = "engine.last_poll"
 LAST_OBSERVED = "engine.last_observed"  # the last poll that fetched: the observation gap
+FEED_BUDGET = "feed.budget"  # the feed's own word on its request budget, for /stats
 CLOCKS = "engine.clocks"  # each match in play's own clock (feeds/observe.py)
 ERROR_BACKOFF = timedelta(minutes=1)
 STUCK_AFTER = timedelta(hours=3)  # "in play" this long after kick-off: fetch it by id
@@ -40,6 +41,7 @@ class LiveEngine:
         self._first = True
         self._last_observed: datetime | None = None
         self._settled_at: datetime | None = None
+        self._budget_note: str | None = None
 
     async def tick(self) -> None:
         now = self.clock.now()
@@ -123,6 +125,10 @@ class LiveEngine:
             await self.store.set_meta(CLOCKS, json.dumps(clocks))
             self.observer.dirty.clear()
         await self.store.set_meta(LAST_POLL, to_db(now))
+        note = getattr(self.feed, "budget_note", None)  # a feed on a daily budget says how it goes
+        if isinstance(note, str) and note != self._budget_note:
+            await self.store.set_meta(FEED_BUDGET, note)  # for /stats, in any process
+            self._budget_note = note
         if observed:
             await self.store.set_meta(LAST_OBSERVED, to_db(now))
             self._last_observed = now

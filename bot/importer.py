@@ -136,6 +136,7 @@ async def print_stats(settings: Settings) -> int:
     for key, value in counts.items():
         print(f"{key:>15}: {value}")
     print(f"{'send rate':>15}: {rate:.1f}/s (last minute)")
+    print(f"{'kept':>15}: {settings.ledger_days:g} days (MATCHDAY_LEDGER_DAYS)")
     for chat, event, error in errors:
         print(f"last error: chat {chat} {event}: {error}")
     return 0

@@ -7,14 +7,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+from handlers.zones import usable_zone
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
 DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
 DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_API_FOOTBALL_URL = "https://v3.football.api-sports.io"
+FEEDS = ("replay", "football-data", "api-football")
 
 
 class SettingsError(ValueError):
@@ -32,6 +35,9 @@ class Settings:
     football_data_url: str = DEFAULT_FOOTBALL_DATA_URL
     football_data_competitions: tuple[str, ...] = ()
     football_data_rate: int = 10
+    api_football_key: str | None = field(default=None, repr=False)
+    api_football_url: str = DEFAULT_API_FOOTBALL_URL
+    api_football_leagues: tuple[tuple[int, int], ...] = ()  # (league id, season)
     max_send_rate: float = 30.0
     admins: frozenset[int] = frozenset()
     poll_seconds: float = 30.0
@@ -61,13 +67,16 @@ class Settings:
             return value or None
 
         zone = get("MATCHDAY_TIMEZONE") or "UTC"
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise SettingsError(f"MATCHDAY_TIMEZONE: unknown time zone {zone!r}") from exc
+        # Every new chat gets this zone: only names tzdata ships, which load on every host
+        # (`localtime` loads here and perhaps nowhere else), as /timezone accepts.
+        if not usable_zone(zone):
+            raise SettingsError(
+                f"MATCHDAY_TIMEZONE: unknown time zone {zone!r} (an IANA name such as "
+                "Europe/Brussels)"
+            )
         feed = get("MATCHDAY_FEED") or "replay"
-        if feed not in {"replay", "football-data"}:
-            raise SettingsError("MATCHDAY_FEED must be 'replay' or 'football-data'")
+        if feed not in FEEDS:
+            raise SettingsError("MATCHDAY_FEED must be 'replay', 'football-data' or 'api-football'")
         transport = get("MATCHDAY_HTTP") or "aiohttp"
         if transport not in {"aiohttp", "httpx"}:
             raise SettingsError("MATCHDAY_HTTP must be 'aiohttp' or 'httpx'")
@@ -101,6 +110,9 @@ class Settings:
             football_data_rate=int(
                 _positive(get("FOOTBALL_DATA_RATE"), "FOOTBALL_DATA_RATE", 10.0)
             ) or 1,
+            api_football_key=get("API_FOOTBALL_KEY"),
+            api_football_url=(get("API_FOOTBALL_URL") or DEFAULT_API_FOOTBALL_URL).rstrip("/"),
+            api_football_leagues=_leagues(get("API_FOOTBALL_LEAGUES")),
             max_send_rate=_positive(get("MATCHDAY_MAX_SEND_RATE"), "MATCHDAY_MAX_SEND_RATE", 30.0),
             admins=frozenset(_ids(get("MATCHDAY_ADMINS"))),
             poll_seconds=_positive(get("MATCHDAY_POLL_SECONDS"), "MATCHDAY_POLL_SECONDS", 30.0),
@@ -128,6 +140,22 @@ def _positive(raw: str | None, name: str, default: float) -> float:
     if not value > 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _leagues(raw: str | None) -> tuple[tuple[int, int], ...]:
+    """API_FOOTBALL_LEAGUES: `league:season` pairs, e.g. `1:2026,39:2025` (the World Cup 2026,
+    the Premier League 2025/26). API-Football needs the season with every league."""
+    pairs: list[tuple[int, int]] = []
+    for part in (raw or "").split(","):
+        if not part.strip():
+            continue
+        league, sep, season = part.strip().partition(":")
+        if not (sep and league.strip().isdigit() and season.strip().isdigit()):
+            raise SettingsError(
+                f"API_FOOTBALL_LEAGUES takes league:season pairs, e.g. 1:2026,39:2025; got {part!r}"
+            )
+        pairs.append((int(league), int(season)))
+    return tuple(dict.fromkeys(pairs))
 
 
 def _listen(raw: str | None, name: str) -> tuple[str, int] | None:

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeds.model import IN_PLAY, Goal, MatchState, Status
+from feeds.model import IN_PLAY, Goal, Incident, IncidentKind, MatchState, Status
 
 
 class EventKind(enum.StrEnum):
@@ -29,6 +29,8 @@ class EventKind(enum.StrEnum):
     SUSPENDED = "suspended"
     KICKOFF_MOVED = "kickoff_moved"
     REMINDER = "reminder"
+    RED_CARD = "red_card"  # feeds with match events only (API-Football)
+    MISSED_PENALTY = "missed_penalty"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,13 @@ class Event:
     score: tuple[int, int] | None = None  # the running score after the event
     previous_kickoff: datetime | None = None
     lead_minutes: int | None = None  # reminders: the chat's lead time that fell due
+    incident: Incident | None = None  # red cards, missed penalties
+
+    @property
+    def minute(self) -> int | None:
+        """The match minute of a goal's or an incident's event."""
+        moment = self.goal or self.incident
+        return moment.minute if moment is not None else None
 
 
 _DONE = {Status.FINISHED}
@@ -170,6 +179,26 @@ def _goal_events(old: MatchState | None, new: MatchState) -> list[Event]:
     return sorted(events, key=lambda e: e.goal.sort_key if e.goal else (0, 0))
 
 
+_ALERTED = {IncidentKind.RED_CARD: EventKind.RED_CARD,
+            IncidentKind.MISSED_PENALTY: EventKind.MISSED_PENALTY}  # fmt: skip
+
+
+def _incident_events(old: MatchState | None, new: MatchState) -> list[Event]:
+    """Red cards and missed penalties not seen before, each with the score it came at.
+    VAR decisions are not alerts of their own: the goal they take back is."""
+    seen = {i.key for i in old.incidents} if old is not None else set()
+    events = []
+    for incident in new.incidents:
+        kind = _ALERTED.get(incident.kind)
+        if kind is None or incident.key in seen:
+            continue
+        before = [g for g in new.goals if g.sort_key <= incident.sort_key]
+        score = (sum(g.side == 1 for g in before), sum(g.side == 2 for g in before))
+        at = match_instant(new.kickoff, incident.minute, incident.offset)
+        events.append(Event(kind, incident.key, at=at, score=score, incident=incident))
+    return events
+
+
 def diff(old: MatchState | None, new: MatchState) -> list[Event]:
     """Events between two states of the same match, in the order they happened: kick-off,
     goals by minute, half-time, extra time, full time, then the shoot-out's winner."""
@@ -194,8 +223,11 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
     if started and not (before in IN_PLAY or before in _DONE):
         events.append(Event(EventKind.KICKOFF, "kickoff", at=kickoff))
 
-    goals = _goal_events(old, new)
-    events.extend(e for e in goals if e.goal and e.goal.minute <= 45)
+    goals = sorted(
+        [*_goal_events(old, new), *_incident_events(old, new)],
+        key=lambda e: (e.goal or e.incident).sort_key,  # type: ignore[union-attr]
+    )
+    events.extend(e for e in goals if (e.minute or 0) <= 45)
     if new.half_time is not None and (old is None or old.half_time is None):
         events.append(
             Event(
@@ -211,7 +243,7 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
                 EventKind.HALF_TIME, "half_time", at=match_instant(kickoff, 45, 2), score=new.score
             )
         )
-    events.extend(e for e in goals if e.goal and 45 < e.goal.minute <= 90)
+    events.extend(e for e in goals if 45 < (e.minute or 0) <= 90)
     went_to_extra = new.status in {Status.EXTRA_TIME, Status.PENALTIES} or (
         new.status in _DONE and new.extra_time is not None
     )
@@ -227,7 +259,7 @@ def diff(old: MatchState | None, new: MatchState) -> list[Event]:
                 score=new.full_time or new.score,
             )
         )
-    events.extend(e for e in goals if e.goal and e.goal.minute > 90)
+    events.extend(e for e in goals if (e.minute or 0) > 90)
     shootout_over = match_instant(kickoff, 120, 15)
     if new.status in _DONE and before not in _DONE:
         end = match_instant(kickoff, 120, 5) if new.extra_time else match_instant(kickoff, 90, 5)

@@ -48,6 +48,7 @@ class Goal:
     scorer: str | None = None  # None when the feed only tells us the score changed
     penalty: bool = False
     own_goal: bool = False
+    assist: str | None = None  # only some feeds know it (API-Football)
 
     @property
     def clock(self) -> str:
@@ -57,6 +58,40 @@ class Goal:
     @property
     def sort_key(self) -> tuple[int, int]:
         return (self.minute, self.offset)
+
+
+class IncidentKind(enum.StrEnum):
+    """What else happens in a match that feeds with events report. Stored: never rename."""
+
+    RED_CARD = "red_card"  # a straight red or a second yellow
+    MISSED_PENALTY = "missed_penalty"  # in play; shoot-out kicks are in `penalties`
+    VAR = "var"  # a goal VAR took back, with its reason (the goal itself leaves `goals`)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A red card, a missed penalty or a VAR decision; `side` is the player's team."""
+
+    kind: IncidentKind
+    side: int
+    minute: int
+    offset: int = 0
+    player: str | None = None
+    detail: str | None = None  # VAR's reason: "Goal cancelled", "Goal Disallowed - offside"
+
+    @property
+    def clock(self) -> str:
+        return f"{self.minute}+{self.offset}'" if self.offset else f"{self.minute}'"
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (self.minute, self.offset)
+
+    @property
+    def key(self) -> str:
+        """Unique within its match and stable across polls: half of the ledger's key."""
+        who = fold(self.player or "")
+        return f"{self.kind.value}:{self.side}:{self.minute}+{self.offset}:{who}"
 
 
 Pair = tuple[int, int]
@@ -87,6 +122,7 @@ class MatchState:
     penalties: Pair | None = None
     minute: int | None = None  # the feed's running minute, when it gives one
     goals: tuple[Goal, ...] = field(default_factory=tuple)
+    incidents: tuple[Incident, ...] = field(default_factory=tuple)
     # What the feed said at this poll only (never stored, never compared): the added time
     # of its running minute, and when it last changed the match (football-data's
     # `lastUpdated`), which tells a stale cached answer from a correction.

@@ -29,6 +29,8 @@ CATCH_UP = timedelta(minutes=30)
 JUST_NOW = timedelta(minutes=10)
 #: Polls closer than this bracket an event: it happened half-way between them.
 BRACKET = timedelta(minutes=2)
+#: A feed's `lastUpdated` this recent bounds when what it shows happened (see `_instant`).
+UPDATED_BOUND = timedelta(minutes=5)
 
 _PHASE = {
     Status.SCHEDULED: 0, Status.POSTPONED: 0, Status.LIVE: 1, Status.HALF_TIME: 2,
@@ -148,7 +150,7 @@ class Observer:
         self._held.pop(new.key, None)
         if new.updated is not None:
             self._updated[new.key] = max(new.updated, seen or new.updated)
-        instant = self._instant(now, last_observed)
+        instant = self._instant(now, last_observed, new.updated)
         clock = self.clocks.get(new.key) or MatchClock()
         self._note_periods(clock, old, new, instant, now)
         if clock.kickoff or clock.second_half or clock.extra_time:
@@ -162,11 +164,16 @@ class Observer:
         return with_goals(old, new, now, minute)
 
     @staticmethod
-    def _instant(now: datetime, last: datetime | None) -> datetime:
-        """When something first seen now happened: half-way since a recent poll, else now."""
+    def _instant(now: datetime, last: datetime | None, updated: datetime | None) -> datetime:
+        """When something first seen now happened: half-way since a recent poll, else now;
+        never after the feed's own `lastUpdated`, which no change it shows can postdate (after
+        a stale cached answer hid a kick-off, the half-way guess is minutes late)."""
+        instant = now
         if last is not None and timedelta(0) < now - last <= BRACKET:
-            return last + (now - last) / 2
-        return now
+            instant = last + (now - last) / 2
+        if updated is not None and now - UPDATED_BOUND <= updated < instant:
+            instant = updated
+        return instant
 
     def _note_periods(
         self,

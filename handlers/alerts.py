@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from feeds.events import Event, EventKind
-from feeds.model import MatchState
+from feeds.model import Goal, IncidentKind, MatchState
 from handlers.render import dash, esc, goal_line, stage, when
 
 LATE_MINUTES = 2  # a reminder later than this says how soon the match really starts
@@ -17,6 +17,20 @@ def _teams(m: MatchState) -> str:
 
 def _score(m: MatchState, pair: tuple[int, int] | None) -> str:
     return f"{esc(m.home.name)} {dash(pair or (0, 0))} {esc(m.away.name)}"
+
+
+def _side(m: MatchState, side: int) -> str:
+    return m.home.name if side == 1 else m.away.name
+
+
+def _var(goal: Goal, m: MatchState) -> str:
+    """" by VAR (offside)" when the feed reported the decision that took this goal back."""
+    for i in m.incidents:
+        gap = (i.minute + i.offset) - (goal.minute + goal.offset)
+        if i.kind is IncidentKind.VAR and i.side == goal.side and 0 <= gap <= 5:
+            reason = (i.detail or "").partition(" - ")[2].strip()
+            return f" by VAR ({esc(reason.lower())})" if reason else " by VAR"
+    return ""
 
 
 def render_alert(event: Event, m: MatchState, zone: ZoneInfo) -> str:
@@ -48,8 +62,21 @@ def render_alert(event: Event, m: MatchState, zone: ZoneInfo) -> str:
         )
     if kind == EventKind.GOAL_CANCELLED and event.goal is not None:
         return (
-            f"❌ <b>Goal disallowed</b> — {goal_line(event.goal, m)}\n"
+            f"❌ <b>Goal disallowed{_var(event.goal, m)}</b> — {goal_line(event.goal, m)}\n"
             f"Score: {_score(m, event.score)}"
+        )
+    if kind == EventKind.RED_CARD and event.incident is not None:
+        i = event.incident
+        second = " (second yellow)" if "second" in (i.detail or "").casefold() else ""
+        return (
+            f"🟥 <b>Red card</b> — {esc(i.player or 'a player')} {i.clock}{second}, "
+            f"{esc(_side(m, i.side))}\n{_score(m, event.score)}"
+        )
+    if kind == EventKind.MISSED_PENALTY and event.incident is not None:
+        i = event.incident
+        return (
+            f"🧤 <b>Penalty missed</b> — {esc(i.player or 'a player')} {i.clock}, "
+            f"{esc(_side(m, i.side))}\n{_score(m, event.score)}"
         )
     if kind == EventKind.HALF_TIME:
         return f"⏸ <b>Half-time: {_score(m, event.score)}</b>"

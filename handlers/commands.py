@@ -43,6 +43,10 @@ async def stats(req: Request) -> Reply:
     lines = ["<b>Alert ledger</b>"] + [f"{esc(k)}: {v}" for k, v in counts.items()]
     rate = await req.store.sent_per_second(req.clock.now())
     lines.append(f"send rate (last minute): {rate:.1f}/s")
+    lines.append(f"settled alerts kept: {req.settings.ledger_days:g} days")
+    budget = await req.store.get_meta("feed.budget")  # written by the live engine
+    if budget:
+        lines.append(f"<b>Feed budget</b>\n{esc(budget)}")
     if problems := req.store.health.lines():
         lines.append("<b>Background errors (restarted)</b>")
         lines += [esc(line) for line in problems]

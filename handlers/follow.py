@@ -169,9 +169,12 @@ async def settings(req: Request) -> Reply:
     """This chat's reminder times and time zone."""
     follows = await req.store.follows(req.chat.id)
     names = ", ".join(esc(f.name) for f in follows) or "nothing yet"
+    zone = esc(req.chat.timezone)
+    if req.chat.zone.key != req.chat.timezone:  # stored long ago, and no longer loads
+        zone += " — not a zone this bot can load any more, so times are shown in UTC"
     return Reply(
         "<b>Settings for this chat</b>\n"
-        f"Time zone: {esc(req.chat.timezone)} (change with /timezone)\n"
+        f"Time zone: {zone} (change with /timezone)\n"
         f"Kick-off: {_leads_text(req.chat.reminders)} (change with /remind)\n"
         f"Following: {names}"
     )

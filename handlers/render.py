@@ -80,7 +80,8 @@ def goal_line(goal: Goal, m: MatchState) -> str:
     team = m.home.name if goal.side == 1 else m.away.name
     tags = "".join([" (pen)" if goal.penalty else "", " (og)" if goal.own_goal else ""])
     who = esc(goal.scorer) if goal.scorer else "Goal"
-    return f"⚽ {who} {goal.clock}{tags} — {esc(team)}"
+    assist = f" (assist {esc(goal.assist)})" if goal.assist else ""
+    return f"⚽ {who} {goal.clock}{tags}{assist} — {esc(team)}"
 
 
 def match_card(m: MatchState, zone: ZoneInfo) -> str:

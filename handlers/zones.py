@@ -18,7 +18,8 @@ from rapidfuzz import fuzz, process
 
 from feeds.model import fold
 
-MAX_SUGGESTIONS = 3
+MAX_SUGGESTIONS = 3  # for a typo
+MAX_CHOICES = 5  # for a country or city with several zones
 # `UTC+2`, `GMT-5`, `utc +05:30`, `+2`: an offset east (+) or west (-) of UTC.
 _OFFSET = re.compile(r"^(?:utc|gmt|z)?\s*([+\-−])\s*(\d{1,2})(?:[:.h]?(\d{2}))?$", re.IGNORECASE)
 _UTC_NAMES = {"utc", "gmt", "z", "zulu", "utc+0", "utc-0", "gmt+0", "gmt-0"}
@@ -53,9 +54,14 @@ def _loads(name: str) -> bool:
 
 @functools.cache
 def portable_zones() -> frozenset[str]:
-    """Every zone name `tzdata` ships that loads here (`Factory` is not a place)."""
-    names = _tzdata_text("zones").split()
-    return frozenset(n for n in names if n != "Factory" and _loads(n))
+    """Every zone name `tzdata` ships (`Factory` is not a place). Read from its list, not by
+    loading each zone: that took a third of a second, on every start."""
+    return frozenset(n for n in _tzdata_text("zones").split() if n != "Factory")
+
+
+def usable_zone(name: str) -> bool:
+    """A zone a chat may be given: one tzdata ships, and that loads here."""
+    return name in portable_zones() and _loads(name)
 
 
 @functools.cache
@@ -132,6 +138,13 @@ def _with_offset(sign: str, hours: int, minutes: int, now: datetime) -> ZoneChoi
 
 def choose_zone(text: str, now: datetime) -> ZoneChoice:
     """The zone `text` names, as forgivingly as team names: see the module docstring."""
+    choice = _choose(text, now)
+    if choice.found is not None and not usable_zone(choice.found):
+        return ZoneChoice(problem=f"{choice.found} does not load on this server")
+    return choice
+
+
+def _choose(text: str, now: datetime) -> ZoneChoice:
     wanted = " ".join(text.split())
     key = wanted.casefold()
     if key in _UTC_NAMES:
@@ -148,18 +161,25 @@ def choose_zone(text: str, now: datetime) -> ZoneChoice:
         if zones and (len(zones) == 1 or zones[1] not in _canonical()):
             return ZoneChoice(found=zones[0])
         if zones:
-            return ZoneChoice(problem="that covers several zones", suggestions=zones[:5])
+            return ZoneChoice(problem="that covers several zones", suggestions=zones[:MAX_CHOICES])
     if exact is not None:  # an old alias such as `Japan` that names no country or city
         return ZoneChoice(found=exact)
     return ZoneChoice(problem="not a time zone I know", suggestions=_close(folded))
+
+
+@functools.cache
+def _fuzzy_names() -> dict[str, tuple[str, ...]]:
+    """Every folded country, city and full zone name, for typo matching."""
+    names: dict[str, tuple[str, ...]] = {**_by_country(), **_by_city()}
+    names.update({fold(z): (z,) for z in portable_zones()})
+    return names
 
 
 def _close(folded: str) -> tuple[str, ...]:
     """Zones whose city, country or full name looks like a typo of what was typed."""
     if len(folded) < 3:
         return ()
-    names: dict[str, tuple[str, ...]] = {**_by_country(), **_by_city()}
-    names.update({fold(z): (z,) for z in portable_zones()})
+    names = _fuzzy_names()
     found: list[str] = []
     for name, _, _ in process.extract(
         folded, list(names), scorer=fuzz.ratio, limit=8, score_cutoff=80

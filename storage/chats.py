@@ -30,8 +30,11 @@ _ALERT_RANK = "CASE {0}.status WHEN 'sent' THEN 3 WHEN 'sending' THEN 2 WHEN 'pe
     "ELSE 0 END"
 
 
+_WARNED: set[str] = set()  # broken zone names already logged by this process
+
+
 def zone_or_utc(name: str) -> ZoneInfo:
-    """A chat's stored zone, or UTC if it no longer loads (logged each time, to be fixed).
+    """A chat's stored zone, or UTC if it no longer loads (logged once per name).
 
     Zones are checked when set, but a stored one can stop loading (an older version accepted
     host-only names like `localtime`; tzdata drops or renames zones; a row edited by hand):
@@ -40,7 +43,9 @@ def zone_or_utc(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError, OSError) as exc:
-        log.warning("time zone %r does not load (%s); showing times in UTC", name, exc)
+        if name not in _WARNED:  # a reply asks for the zone once per line it renders
+            _WARNED.add(name)
+            log.warning("time zone %r does not load (%s); showing times in UTC", name, exc)
         return UTC_ZONE
 
 

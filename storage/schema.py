@@ -119,4 +119,37 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX alerts_open ON alerts(chat_id, id) WHERE status IN ('pending', 'sending');
     """,
+    # 5: migration 3's two full indexes grew with every pending row a goal's fan-out inserts
+    #    (measured: they doubled the insert of 100,000 rows, with an IN list in a partial
+    #    index's WHERE, which SQLite rebuilds for every row). Every ledger index is now
+    #    partial, over states a fresh pending row is not in: sent rows by `sent_at` (counts,
+    #    the send rate, pruning; `status` is a column so that counts need not read the table),
+    #    the rarer settled states (counts, pruning; ORs, not IN), rows being sent (a claim
+    #    puts them there, not the insert: the count, and the reset at start), and reminders
+    #    by match for the expiry update at kick-off.
+    """
+    DROP INDEX alerts_status;
+    CREATE INDEX alerts_sending ON alerts(chat_id) WHERE status = 'sending';
+    DROP INDEX alerts_match;
+    CREATE INDEX alerts_sent ON alerts(status, sent_at) WHERE status = 'sent';
+    CREATE INDEX alerts_settled ON alerts(status, created_at)
+        WHERE (status = 'failed' OR status = 'expired' OR status = 'inactive');
+    CREATE INDEX alerts_match ON alerts(match_id) WHERE event LIKE 'reminder:%';
+    """,
+    # 6: what feeds with match events report (API-Football): a goal's assist, and red
+    #    cards, missed penalties and VAR decisions, replaced with the match like its goals.
+    """
+    ALTER TABLE goals ADD COLUMN assist TEXT;
+    CREATE TABLE incidents (
+        match_id INTEGER NOT NULL REFERENCES matches(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        side INTEGER NOT NULL CHECK (side IN (1, 2)),
+        minute INTEGER NOT NULL,
+        stoppage INTEGER NOT NULL DEFAULT 0,
+        player TEXT,
+        detail TEXT,
+        PRIMARY KEY (match_id, seq)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from feeds.events import Event, EventKind, diff, with_goals
-from feeds.model import Goal, MatchState, Status, TeamRef, fold
+from feeds.model import Goal, Incident, IncidentKind, MatchState, Status, TeamRef, fold
 from feeds.observe import Watch
+from feeds.teams import team_key
 from storage.chats import (
     CHAT_COLUMNS,
     Chat,
@@ -38,8 +39,20 @@ log = logging.getLogger("matchday.storage")
 Renderer = Callable[[Event, MatchState, ZoneInfo], str]
 MAX_REMINDER_MINUTES = 7 * 24 * 60  # a week ahead is the longest lead /remind accepts
 NEAR_REMINDER_MINUTES = 120  # leads up to this are found from the matches' side each tick
-LEDGER_STATUSES = ("pending", "sent", "failed", "expired", "inactive")
-LEDGER_STATUSES = ("pending", "sending", "sent", "failed", "expired", "inactive")
+# The rarer settled states, exactly as the partial index `alerts_settled` is declared: SQLite
+# uses a partial index only for a query that repeats its WHERE term.
+_RARE = "(status = 'failed' OR status = 'expired' OR status = 'inactive')"
+# How /stats counts each status: each condition is answered by one partial index.
+_COUNTED = {
+    "pending": "status = 'pending'",
+    "sending": "status = 'sending'",
+    "sent": "status = 'sent'",
+    "failed": f"{_RARE} AND status = 'failed'",
+    "expired": f"{_RARE} AND status = 'expired'",
+    "inactive": f"{_RARE} AND status = 'inactive'",
+}
+LEDGER_STATUSES = tuple(_COUNTED)
+
 
 @dataclass(frozen=True, slots=True)
 class Team:
@@ -164,6 +177,7 @@ class Store(ChatsRepository):
         self._lock = asyncio.Lock()
         self.health = Health()  # background failures of this process, shown by /stats
         self._teams: list[Team] | None = None
+        self._keyed: dict[str, tuple[int, str | None]] | None = None
         self._competitions: list[Competition] | None = None
         # Reminder look-ahead (see `_lead_tiers`), stale after any write to chats.
         self._leads: LeadTiers | None = None
@@ -223,6 +237,7 @@ class Store(ChatsRepository):
             await asyncio.shield(self._db.execute("COMMIT"))
 
     async def _rollback(self) -> None:
+        self._teams = self._keyed = None  # teams added in the undone transaction are gone
         try:
             await self._db.execute("ROLLBACK")
         except sqlite3.OperationalError:
@@ -261,6 +276,14 @@ class Store(ChatsRepository):
             self._teams = [Team(*row) for row in rows]
         return self._teams
 
+    async def _team_keys(self) -> dict[str, tuple[int, str | None]]:
+        """Every team's (id, code) by its cross-source key: read once, then kept up to date
+        by `_team_id` (re-reading it per new team made an import quadratic)."""
+        if self._keyed is None:
+            rows = await self._all("SELECT id, name, code FROM teams ORDER BY id DESC")
+            self._keyed = {team_key(name): (tid, code) for tid, name, code in rows}
+        return self._keyed
+
     async def competitions(self) -> list[Competition]:
         """Every competition, cached like teams."""
         if self._competitions is None:
@@ -274,17 +297,22 @@ class Store(ChatsRepository):
         row = await self._one("SELECT id, code FROM teams WHERE folded = ?", (folded,))
         if row is None and team.code:
             row = await self._one("SELECT id, code FROM teams WHERE code = ?", (team.code,))
+        keyed = await self._team_keys()
+        if row is None:  # "Arsenal FC" here, "Arsenal" there: one team (feeds/teams.py)
+            row = keyed.get(team_key(team.name))
         if row is not None:
             if team.code and not row[1]:
                 await db.execute("UPDATE teams SET code = ? WHERE id = ?", (team.code, row[0]))
-                self._teams = None
+                self._teams = self._keyed = None
             return int(row[0])
         cur = await db.execute(
             "INSERT INTO teams(name, folded, code) VALUES (?, ?, ?)",
             (team.name, folded, team.code),
         )
         self._teams = None
-        return int(cur.lastrowid)  # type: ignore[arg-type]
+        team_id = int(cur.lastrowid)  # type: ignore[arg-type]
+        keyed.setdefault(team_key(team.name), (team_id, team.code))
+        return team_id
 
     async def _competition_id(self, db: aiosqlite.Connection, name: str) -> int:
         slug = fold(name)
@@ -301,11 +329,17 @@ class Store(ChatsRepository):
         rows = await self._all(
             f"SELECT {_MATCH_COLUMNS} {_MATCH_FROM} WHERE {where} {tail}", params
         )
-        goals = await self._goals([row[0] for row in rows])
-        return [self._match(row, goals.get(row[0], ())) for row in rows]
+        ids = [row[0] for row in rows]
+        goals = await self._goals(ids)
+        incidents = await self._incidents(ids) if ids else {}
+        return [
+            self._match(row, goals.get(row[0], ()), incidents.get(row[0], ())) for row in rows
+        ]
 
     @staticmethod
-    def _match(row: Sequence, goals: tuple[Goal, ...]) -> MatchState:
+    def _match(
+        row: Sequence, goals: tuple[Goal, ...], incidents: tuple[Incident, ...] = ()
+    ) -> MatchState:
         return MatchState(
             key=row[1],
             competition=row[2],
@@ -323,6 +357,7 @@ class Store(ChatsRepository):
             penalties=_pair(row[20], row[21]),
             minute=row[22],
             goals=goals,
+            incidents=incidents,
         )
 
     async def _goals(self, match_ids: list[int]) -> dict[int, tuple[Goal, ...]]:
@@ -331,15 +366,31 @@ class Store(ChatsRepository):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._all(
-                "SELECT match_id, side, minute, stoppage, scorer, penalty, own_goal FROM goals "
-                f"WHERE match_id IN ({marks}) ORDER BY match_id, minute, stoppage, seq",
+                "SELECT match_id, side, minute, stoppage, scorer, penalty, own_goal, assist "
+                f"FROM goals WHERE match_id IN ({marks}) ORDER BY match_id, minute, stoppage, seq",
                 chunk,
             )
-            for mid, side, minute, stoppage, scorer, pen, og in rows:
+            for mid, side, minute, stoppage, scorer, pen, og, assist in rows:
                 found.setdefault(mid, []).append(
-                    Goal(side, minute, stoppage, scorer, bool(pen), bool(og))
+                    Goal(side, minute, stoppage, scorer, bool(pen), bool(og), assist)
                 )
         return {mid: tuple(goals) for mid, goals in found.items()}
+
+    async def _incidents(self, match_ids: list[int]) -> dict[int, tuple[Incident, ...]]:
+        found: dict[int, list[Incident]] = {}
+        for start in range(0, len(match_ids), 500):
+            chunk = match_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT match_id, kind, side, minute, stoppage, player, detail FROM incidents "
+                f"WHERE match_id IN ({marks}) ORDER BY match_id, seq",
+                chunk,
+            )
+            for mid, kind, side, minute, stoppage, player, detail in rows:
+                found.setdefault(mid, []).append(
+                    Incident(IncidentKind(kind), side, minute, stoppage, player, detail)
+                )
+        return {mid: tuple(items) for mid, items in found.items()}
 
     async def match(self, key: str) -> MatchState | None:
         found = await self._matches("m.key = ?", (key,))
@@ -505,6 +556,7 @@ class Store(ChatsRepository):
         changed = alerts = quiet = 0
         async with self.transaction() as db:
             known = await self._matches_by_key([s.key for s in incoming])
+            had_incidents = {key for key, match in known.items() if match.incidents}
             updates: list[tuple[MatchState, list[Event]]] = []
             for state in incoming:
                 old = known.get(state.key)
@@ -515,7 +567,8 @@ class Store(ChatsRepository):
                 updates.append((state, diff(old, state)))
             if not updates:
                 return ApplyResult(0, 0, 0)
-            ids = await self._save_matches(db, [state for state, _ in updates], now)
+            incidents = had_incidents | {state.key for state, _ in updates if state.incidents}
+            ids = await self._save_matches(db, [state for state, _ in updates], now, incidents)
             self._reminder_inputs += 1  # kick-offs may have moved or matches appeared
             expire = [
                 (ids[state.key],)
@@ -563,7 +616,11 @@ class Store(ChatsRepository):
         return found
 
     async def _save_matches(
-        self, db: aiosqlite.Connection, matches: list[MatchState], now: datetime
+        self,
+        db: aiosqlite.Connection,
+        matches: list[MatchState],
+        now: datetime,
+        incidents: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> dict[str, int]:
         """Upsert matches and replace their goals with a handful of statements, not per match."""
         by_name = {t.folded: t.id for t in await self.teams()}
@@ -619,12 +676,29 @@ class Store(ChatsRepository):
                 ids[key] = match_id
         await db.executemany("DELETE FROM goals WHERE match_id = ?", [(ids[k],) for k in keys])
         await db.executemany(
-            "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal, "
+            "assist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (ids[m.key], seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal)
+                (ids[m.key], seq, g.side, g.minute, g.offset, g.scorer, g.penalty, g.own_goal,
+                 g.assist)
                 for m in matches
                 for seq, g in enumerate(m.goals)
+            ],
+        )  # fmt: skip
+        # Only matches that have or had incidents (most feeds never report any): a delete
+        # per match would cost every import a statement per match for nothing.
+        with_incidents = [m for m in matches if m.incidents]
+        await db.executemany(
+            "DELETE FROM incidents WHERE match_id = ?",
+            [(ids[m.key],) for m in matches if m.key in incidents],
+        )
+        await db.executemany(
+            "INSERT INTO incidents(match_id, seq, kind, side, minute, stoppage, player, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (ids[m.key], seq, i.kind.value, i.side, i.minute, i.offset, i.player, i.detail)
+                for m in with_incidents
+                for seq, i in enumerate(m.incidents)
             ],
         )
         return ids
@@ -827,17 +901,15 @@ class Store(ChatsRepository):
         ]
 
     async def ledger_counts(self) -> dict[str, int]:
-        """Rows per status and inactive chats, each one search of an index, in one trip.
+        """Rows per status and inactive chats, each read from a partial index, in one trip.
 
         Never a scan of the ledger: /stats shares the one aiosqlite thread with delivery.
         """
-        count = "(SELECT COUNT(*) FROM alerts WHERE status = ?)"
-        counts = ", ".join(count for _ in LEDGER_STATUSES)
-        row = await self._one(
-            f"SELECT {counts}, (SELECT COUNT(*) FROM chats WHERE active = 0)", LEDGER_STATUSES
-        )
+        counted = _COUNTED.values()
+        counts = ", ".join(f"(SELECT COUNT(*) FROM alerts WHERE {where})" for where in counted)
+        row = await self._one(f"SELECT {counts}, (SELECT COUNT(*) FROM chats WHERE active = 0)")
         assert row is not None
-        return dict(zip((*LEDGER_STATUSES, "inactive_chats"), row, strict=True))
+        return dict(zip((*_COUNTED, "inactive_chats"), row, strict=True))
 
     async def prune_ledger(self, older_than: datetime, now: datetime, batch: int) -> int:
         """Delete up to `batch` settled rows (sent, failed, expired) settled before `older_than`.
@@ -848,12 +920,12 @@ class Store(ChatsRepository):
         """
         async with self.transaction() as db:
             cur = await db.execute(
-                """
+                f"""
                 DELETE FROM alerts WHERE id IN (
                     SELECT id FROM alerts WHERE status = 'sent' AND sent_at < ?1
                       AND (expires_at IS NULL OR expires_at < ?2)
                     UNION ALL
-                    SELECT id FROM alerts WHERE status IN ('failed', 'expired')
+                    SELECT id FROM alerts WHERE {_RARE} AND status IN ('failed', 'expired')
                       AND created_at < ?1 AND (expires_at IS NULL OR expires_at < ?2)
                     LIMIT ?3)
                 """,
