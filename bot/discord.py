@@ -32,11 +32,32 @@ from discord.http import HTTPClient, Route, handle_message_parameters
 from bot.clock import Clock
 from bot.core import Core, stop_signals, until_either
 from bot.delivery import ChatLimits, Outcome, Sender, SendResult
-from bot.discord_commands import NO_MENTIONS, PLATFORM, answer, build_tree
+from bot.discord_commands import (  # the commands' public names, importable from here too
+    DM_KIND,
+    GUILD_KIND,
+    NO_MENTIONS,
+    OPTIONS,
+    PLATFORM,
+    answer,
+    build_tree,
+    handle_command,
+    suggest_competition,
+    suggest_followable,
+    suggest_group,
+    suggest_team,
+    suggest_zone,
+)
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
 from handlers.base import Button, Reply
 from storage.store import Chat
+
+__all__ = [
+    "DM_KIND", "GUILD_KIND", "OPTIONS", "PLATFORM", "DiscordSender", "MatchdayDiscord",
+    "answer", "build_tree", "handle_command", "run_discord", "start_discord", "stop_discord",
+    "suggest_competition", "suggest_followable", "suggest_group", "suggest_team",
+    "suggest_zone", "use_api_url", "use_gateway_url",
+]  # fmt: skip
 
 log = logging.getLogger("matchday.discord")
 
