@@ -112,6 +112,7 @@ class Delivery:
         self.gate = gate
         self.max_in_flight = max_in_flight
         self.sent = 0  # sends the platforms accepted in this process (the ledger has the rest)
+        self.rate_limited = 0  # 429s (retry_after) the platforms answered this process
         self._wake = asyncio.Event()
         self._stopping = False
         self._reset: set[str] = set()  # platforms whose stale claims were returned to pending
@@ -273,6 +274,7 @@ class Delivery:
                 # ever accepted-but-unmarked, so a SIGKILL repeats at most that many.
                 await asyncio.shield(marked)
             case Outcome.RETRY_AFTER:
+                self.rate_limited += result.retry_after > 0
                 self._note(row, result.error or f"rate limited for {result.retry_after:g}s")
                 self.throttled(row.chat, result.retry_after)
                 later = now + result.retry_after * self.clock.speed

@@ -61,6 +61,10 @@ class Metrics:
             "matchday_alerts_sent_by_process", "Alerts the platforms accepted from this process",
             registry=r,
         )  # fmt: skip
+        self.rate_limited = Gauge(
+            "matchday_rate_limited_by_process", "429s (retry_after) answered to alerts sent "
+            "from this process", registry=r,
+        )  # fmt: skip
         self.ledger = Gauge(
             "matchday_ledger_alerts", "Alert ledger rows by status", ["status"], registry=r
         )
@@ -76,7 +80,9 @@ class Metrics:
             "matchday_feed_requests", "Requests the feed made since start", registry=r
         )
         self.feed_quota = Gauge(
-            "matchday_feed_quota_remaining", "Requests the feed's quota still allows", registry=r
+            "matchday_feed_quota_remaining",
+            "Requests the feed's quota still allows (football-data: this minute; "
+            "API-Football: today)", registry=r,
         )
         self.last_tick = 0.0  # time.monotonic() of the last tick that completed
 
@@ -156,8 +162,9 @@ class Ops:
             m.pending.labels(platform).set(due.counts.get(platform, 0))
         m.oldest_pending.set(due.oldest_seconds)
         m.sent.set(core.delivery.sent)
+        m.rate_limited.set(core.delivery.rate_limited)
         for gauge, name in ((m.feed_requests, "requests_made"), (m.feed_quota, "quota_remaining")):
-            value = getattr(core.feed, name, None)  # live feeds count these; the replay does not
+            value = getattr(core.feed, name, None)  # live feeds have these; the replay has not
             if isinstance(value, int | float):
                 gauge.set(value)
 

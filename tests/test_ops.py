@@ -18,6 +18,13 @@ from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import running_bot
 from tests.test_cli import matchday
+from tests.test_e2e_football_data import (
+    SPEED,
+    START,
+    ScriptedFootballData,
+    bot_env,
+)
+from tests.test_e2e_football_data import football_data as football_data
 
 BEFORE_KICK_OFF = datetime(2018, 7, 2, 17, 58, tzinfo=UTC)  # Belgium v Japan
 
@@ -77,6 +84,7 @@ async def test_metrics_parse_and_count_commands(
     assert ("matchday_ledger_alerts", (("status", "pending"),)) in samples
     assert samples[("matchday_ledger_pending", (("platform", "telegram"),))] >= 0
     assert samples[("matchday_tick_seconds_count", ())] >= 1
+    assert samples[("matchday_rate_limited_by_process", ())] == 0
 
 
 async def test_healthz_turns_503_while_the_engine_cannot_write_and_recovers(
@@ -110,6 +118,30 @@ async def test_healthz_turns_503_while_the_engine_cannot_write_and_recovers(
         assert sick["reason"].startswith(("live engine has not ticked", "store not answering"))
         well = await health_until(client, 200)
     assert well["status"] == "ok"
+
+
+async def test_metrics_show_the_live_feeds_requests_and_quota(
+    fake_telegram: FakeTelegram, football_data: ScriptedFootballData, tmp_path: Path
+) -> None:
+    port = free_port()
+    async with (
+        running_bot(fake_telegram, tmp_path / "bot.db", now=START, speed=SPEED,
+                    MATCHDAY_METRICS_LISTEN=f"127.0.0.1:{port}", **bot_env(football_data)),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):  # fmt: skip
+        await fake_telegram.wait_for(lambda: football_data.requests, timeout=30)
+        samples = {}
+        async with asyncio.timeout(30):  # the gauge follows the feed's own count
+            while samples.get("matchday_feed_requests", 0) < 1:
+                response = await client.get("/metrics")
+                samples = {
+                    sample.name: sample.value
+                    for family in text_string_to_metric_families(response.text)
+                    for sample in family.samples
+                }
+    # Every request the fake saw was counted by the time of a later scrape, none invented.
+    assert 1 <= samples["matchday_feed_requests"] <= len(football_data.requests)
+    assert 0 <= samples["matchday_feed_quota_remaining"] <= 10
 
 
 def test_metrics_listen_is_checked(tmp_path: Path) -> None:

@@ -59,6 +59,17 @@ class FootballDataFeed(QuotaPoller):
         self.client = client
         self.competitions = tuple(_codes(competitions))
 
+    # ---- figures for /metrics
+
+    @property
+    def requests_made(self) -> int:
+        return self.client.requests_made
+
+    @property
+    def quota_remaining(self) -> int | None:
+        """Requests this minute still allows, as the last answer's header said."""
+        return self.client.budget.quota.requests_available_minute
+
     async def _fetch_schedule(self, now: datetime) -> list[MatchState]:
         today = now.date()
         return await self.client.matches(
