@@ -215,11 +215,12 @@ class FakeDiscord:
         assert not interaction.refused, interaction.refused
         return interaction.messages[0]
 
-    def record_message(self, channel_id: int, body: JSON, *,
-                       interaction_id: int | None = None) -> Posted:  # fmt: skip
-        """A message the bot made appear in `channel_id`, by REST or as an interaction's."""
+    def record_message(self, channel_id: int, body: JSON, *, interaction_id: int | None = None,
+                       at: float | None = None) -> Posted:  # fmt: skip
+        """A message the bot made appear in `channel_id`, by REST or as an interaction's;
+        `at` is when its request arrived (the instant its rate-limit bucket counted)."""
         message = Posted(next(self._ids), channel_id, body.get("content") or "",
-                         body.get("components") or [], time.monotonic(),
+                         body.get("components") or [], time.monotonic() if at is None else at,
                          body.get("allowed_mentions"), interaction_id=interaction_id)  # fmt: skip
         message.payload = {
             "id": str(message.id), "channel_id": str(channel_id), "type": 0,
@@ -379,7 +380,7 @@ class FakeDiscord:
         problem = invalid_message(payload)
         if problem:
             return error(400, f"Invalid Form Body: {problem}", 50035, headers)
-        message = self.record_message(channel_id, payload)
+        message = self.record_message(channel_id, payload, at=now)
         return json_response(message.payload, headers=headers)
 
     def _next_fault(self, channel_id: int) -> Fault | None:
