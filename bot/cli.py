@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bot.clock import Clock, parse_instant
 from bot.logs import setup_logging
@@ -21,6 +22,16 @@ def _instant(text: str):  # type: ignore[no-untyped-def]
         raise argparse.ArgumentTypeError(
             f"not an ISO-8601 instant: {text!r} (e.g. 2018-07-03T12:00:00Z)"
         ) from exc
+
+
+def _zone(text: str) -> str:
+    from feeds.zones import zone
+
+    if zone(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {text!r} (an IANA name such as Europe/London, or UTC+3)"
+        )
+    return text.strip()
 
 
 def _speed(text: str) -> float:
@@ -53,6 +64,13 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--linger", type=float, default=0.0,
                            help="after stdin ends, keep running this many seconds")  # fmt: skip
     imp = sub.add_parser("import", help="load openfootball JSON files or URLs into the store")
+    imp.add_argument(
+        "--timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="the zone of kick-off times written without an offset, e.g. Europe/London "
+        "(default: guessed from the file name, en.1.json → Europe/London, else UTC)",
+    )
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     sub.add_parser("stats", help="the alert ledger's counts and last errors")
     backup = sub.add_parser(
@@ -83,46 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run" if settings.telegram_token or settings.discord_token else "console"
     )
     clock = Clock(getattr(args, "now", None), getattr(args, "speed", 1.0))
+    travel: AbstractContextManager[Settings] = nullcontext(settings)
+    if command in {"run", "console"} and getattr(args, "now", None) and not settings.db_given:
+        from bot.timetravel import throwaway
+
+        travel = throwaway(settings)
     try:
-        if command == "run" and settings.discord_token and not settings.telegram_token:
-            from bot.discord import run_discord
-
-            asyncio.run(run_discord(settings, clock))
-            return 0
-        if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
-            from bot.app import build_application
-
-            application = build_application(settings, clock)
-            if settings.webhook_url is None:
-                application.run_polling(drop_pending_updates=False)
-                return 0
-            from urllib.parse import urlsplit
-
-            from bot.webhook import webhook_secret
-
-            host, port = settings.webhook_listen
-            application.run_webhook(
-                listen=host, port=port, url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url, drop_pending_updates=False,
-                secret_token=asyncio.run(webhook_secret(settings)),
-            )  # fmt: skip
-            return 0
-        if command == "console":
-            from bot.console import run_console
-
-            if not args.verbose:
-                logging.getLogger().setLevel(logging.WARNING)
-            asyncio.run(run_console(settings, clock, getattr(args, "linger", 0.0)))
-            return 0
-        if command == "import":
-            from bot.importer import run_import
-
-            return asyncio.run(run_import(settings, args.sources))
-        if command == "backup":
-            return _backup(settings.db_path, args.path)
-        from bot.importer import print_stats
-
-        return asyncio.run(print_stats(settings))
+        with travel as settings:
+            return _command(command, args, settings, clock)
     except SettingsError as exc:
         print(f"matchday: {exc}", file=sys.stderr)
         return 2
@@ -132,6 +118,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`matchday console | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _command(command: str, args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    """Run one subcommand with the settings it gets (perhaps a throwaway database's)."""
+    if command == "run" and settings.discord_token and not settings.telegram_token:
+        from bot.discord import run_discord
+
+        asyncio.run(run_discord(settings, clock))
+        return 0
+    if command == "run":  # Telegram, and Discord beside it when DISCORD_BOT_TOKEN is set
+        from bot.app import build_application
+
+        application = build_application(settings, clock)
+        if settings.webhook_url is None:
+            application.run_polling(drop_pending_updates=False)
+            return 0
+        from urllib.parse import urlsplit
+
+        from bot.webhook import webhook_secret
+
+        host, port = settings.webhook_listen
+        application.run_webhook(
+            listen=host, port=port, url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url, drop_pending_updates=False,
+            secret_token=asyncio.run(webhook_secret(settings)),
+        )  # fmt: skip
+        return 0
+    if command == "console":
+        from bot.console import run_console
+
+        if not args.verbose:
+            logging.getLogger().setLevel(logging.WARNING)
+        asyncio.run(run_console(settings, clock, getattr(args, "linger", 0.0)))
+        return 0
+    if command == "import":
+        from bot.importer import run_import
+
+        return asyncio.run(run_import(settings, args.sources, args.timezone))
+    if command == "backup":
+        return _backup(settings.db_path, args.path)
+    from bot.importer import print_stats
+
+    return asyncio.run(print_stats(settings))
 
 
 def _backup(database: str, path: str) -> int:

@@ -18,8 +18,11 @@ from bot.engine import LiveEngine
 from bot.ops import Metrics, Ops
 from bot.settings import Settings, SettingsError
 from feeds.base import Feed
+from feeds.model import MatchState
+from handlers.alerts import render_alert
 from handlers.base import Reply, Request
 from handlers.commands import dispatch
+from handlers.countries import warm_up
 from storage.health import Health
 from storage.store import Store
 
@@ -45,8 +48,9 @@ PRUNE_BATCH = 500  # rows a tick: a few milliseconds of write lock
 PRUNE_EVERY = timedelta(minutes=10)  # of clock time, once the ledger is pruned up to date
 
 
-def make_feed(settings: Settings) -> Feed:
-    """The configured source of match states."""
+def make_feed(settings: Settings, store: Store) -> Feed:
+    """The configured source of match states; the replay tells the bundled World Cup and
+    every season imported into `store`, on the clock."""
     if settings.feed == "football-data":
         from feeds.football_data import (
             FREE_TIER_COMPETITIONS,
@@ -83,6 +87,7 @@ def make_feed(settings: Settings) -> Feed:
     return ReplayFeed(
         load_bundled_world_cup_2018().matches,
         poll_interval=timedelta(seconds=settings.poll_seconds),
+        sources=store,
     )
 
 
@@ -152,13 +157,25 @@ class Core:
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
-        feed = make_feed(settings)
         store = await Store.open(settings.db_path)
+        try:
+            feed = make_feed(settings, store)
+        except BaseException:
+            await store.close()
+            raise
         _plan_by_follows(feed, store)
         gate = RateGate(settings.max_send_rate)
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
         core = cls(settings, clock, store, feed, gate, delivery, engine)
+        try:
+            await core._rewind()
+        except BaseException:
+            await core.close()
+            raise
+        # Every CLDR locale's country names take about a second to load: in a worker
+        # thread now, rather than in the event loop at the first name a fan types.
+        core.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up), name="names"))
         if settings.metrics_listen is not None:
             try:
                 core._ops = await Ops(core).serve(*settings.metrics_listen)
@@ -168,6 +185,33 @@ class Core:
                     f"MATCHDAY_METRICS_LISTEN: cannot listen there ({exc.strerror or exc})"
                 ) from exc
         return core
+
+    async def _rewind(self) -> None:
+        """A replay is the record, not a cache that may be stale: before anyone asks, every
+        match the store holds at a later stage than the clock's is set back to it, quietly.
+        The live engine takes a step backwards only when a feed confirms it
+        (feeds/observe.py), which a store that has seen a later instant — an import, a run
+        with a later --now — would otherwise wait a poll for, answering from the future."""
+        from feeds.observe import progress
+        from feeds.replay import ReplayFeed
+
+        if not isinstance(self.feed, ReplayFeed):
+            return
+        now = self.clock.now()
+        states = await self.feed.states_at(now)
+        stored = await self.store.matches_by_key([s.key for s in states])
+
+        def behind(state: MatchState) -> bool:
+            old = stored.get(state.key)
+            if old is None:
+                return False
+            before, after = progress(old), progress(state)
+            return any(a < b for a, b in zip(after, before, strict=True))
+
+        # Only steps backwards: what moved forward is news for the engine to tell.
+        rewound = [s for s in states if behind(s)]
+        if rewound:
+            await self.store.apply(rewound, now, render_alert, silent=True)
 
     async def run(self, request: Request) -> Reply:
         """Every front end's way into the handlers: one place that times and counts commands."""

@@ -1,13 +1,15 @@
 """Delivery: drains the alert ledger to the chat platforms within their rate limits.
 
 The ledger row is written before anything is sent; delivery claims it (`sending`, see
-storage/ledger.py) just before sending and marks it sent only after the platform accepted
-it, so a crash loses nothing. Delivery never holds more claims than it has send slots
-(`max_in_flight`), and a claim keeps its slot until the row is settled in the ledger (for a
-send: until its sent mark is committed, marks being written in one transaction per batch,
-which is what lets one process send thousands a second). So after a SIGKILL at most
-`max_in_flight` alerts can reach a chat twice; a SIGTERM finishes the sends on the wire and
-writes their marks first, and repeats none.
+storage/ledger.py) before sending and marks it sent only after the platform accepted it, so
+a crash loses nothing. A send takes one of `max_in_flight` send slots before its request
+leaves and keeps it until the row is settled in the ledger (for a send: until its sent mark
+is committed, marks being written in one transaction per batch, which is what lets one
+process send thousands a second). So after a SIGKILL at most `max_in_flight` alerts can
+reach a chat twice. Delivery claims up to twice that many rows, so the next sends are
+ready the moment slots free up; the claimed rows waiting for a slot have not left, and the
+restart sends them once. A SIGTERM finishes the sends on the wire and writes their marks
+first, and repeats none.
 
 A send that timed out may still have arrived: the engine errs towards sending again (a fan
 may read a goal twice, but never misses one).
@@ -35,7 +37,8 @@ __all__ = ["STRICTEST", "ChatLimits", "Delivery", "Outcome", "RateGate", "SendRe
 
 log = logging.getLogger("matchday.delivery")
 
-MAX_IN_FLIGHT = 64  # claims (and so repeats after a SIGKILL) at most
+MAX_IN_FLIGHT = 64  # sends on the wire or unmarked (so repeats after a SIGKILL) at most
+CLAIM_AHEAD = 2  # rows claimed, at most, per send slot
 # Transient failures back off 2^n seconds (jitter 0.8-1), capped at 5 minutes; 24 attempts
 # add up to at least an hour (409 s + 15 × 240 s) and at most 83 minutes.
 MAX_ATTEMPTS = 24
@@ -111,6 +114,8 @@ class Delivery:
         self.clock = clock
         self.gate = gate
         self.max_in_flight = max_in_flight
+        self.max_claims = max_in_flight * CLAIM_AHEAD
+        self._slots = asyncio.Semaphore(max_in_flight)
         self.sent = 0  # sends the platforms accepted in this process (the ledger has the rest)
         self.rate_limited = 0  # 429s (retry_after) the platforms answered this process
         self._wake = asyncio.Event()
@@ -200,8 +205,8 @@ class Delivery:
             await self._claim()
 
     async def _claim(self) -> None:
-        free = self.max_in_flight - len(self._tasks)
-        if self._stopping or (free < self.max_in_flight // 4 and self._tasks):
+        free = self.max_claims - len(self._tasks)
+        if self._stopping or (free < self.max_in_flight // 2 and self._tasks):
             return
         platforms = self._platforms()
         if fresh := [p for p in platforms if p not in self._reset]:
@@ -232,7 +237,8 @@ class Delivery:
 
     async def _deliver(self, row: PendingAlert) -> None:
         try:
-            await self._settle(row, await self._send(row))
+            async with self._slots:  # held until the row is settled: see the module's doc
+                await self._settle(row, await self._send(row))
         except asyncio.CancelledError:
             raise  # the claim is handed back by `_finish`
         except Exception as exc:
@@ -242,7 +248,7 @@ class Delivery:
         self._tasks.pop(row.id, None)
         self._on_wire.discard(row.id)
         self.gate.forget(row.chat)
-        if len(self._tasks) <= self.max_in_flight * 3 // 4:
+        if len(self._tasks) <= self.max_claims - self.max_in_flight // 2:
             self._wake.set()
 
     async def _send(self, row: PendingAlert) -> SendResult | None:

@@ -18,6 +18,8 @@ from bot.settings import Settings
 from feeds.base import FeedDataError
 from feeds.model import MatchState
 from feeds.openfootball import Competition, parse_openfootball_bytes
+from feeds.replay import ReplayFeed
+from feeds.zones import guess_zone
 from handlers.alerts import render_alert
 from storage.store import Store
 
@@ -67,14 +69,22 @@ def _counted(
 
 
 async def import_sources(
-    store: Store, sources: list[str], now: datetime, progress: Progress | None = None
+    store: Store,
+    sources: list[str],
+    now: datetime,
+    progress: Progress | None = None,
+    *,
+    zone: str | None = None,
 ) -> list[tuple[Competition, int]]:
-    """Parse every source first, then write each in one transaction: all of it or nothing.
+    """Parse every source first, then write each: all of it or nothing.
 
-    A malformed source raises FeedDataError before anything is written. Re-importing a
-    file changes nothing (the store skips identical states); a newer version of a file
-    updates its matches in place (same keys). Returns each competition with how many of
-    its matches were new or changed.
+    A malformed source raises FeedDataError before anything is written. Each file is kept
+    whole as the replay's source of truth (so a clock set anywhere replays it), and the
+    store learns what had happened by `now`. Re-importing a file changes nothing, on any
+    database, whatever a console has replayed since; a newer version of a file updates its
+    matches in place (same keys). Returns each competition with how many of its matches
+    were new or changed in the file. `zone` is where offset-less kick-off times are (else
+    guessed from each file's name, else UTC).
     """
     reading = progress.add_task("Reading", total=len(sources)) if progress else None
     async with httpx.AsyncClient(timeout=30.0) as client:
@@ -86,7 +96,7 @@ async def import_sources(
             if len(raw) > MAX_SOURCE_BYTES:
                 raise FeedDataError(f"{source}: larger than {MAX_SOURCE_BYTES // 2**20} MB")
             name = Path(urlparse(source).path).name or source
-            parsed.append(parse_openfootball_bytes(raw, source=name))
+            parsed.append(parse_openfootball_bytes(raw, source=name, default_zone=zone))
             if progress is not None and reading is not None:
                 progress.advance(reading)
     done = []
@@ -96,10 +106,11 @@ async def import_sources(
             if progress is not None
             else None
         )
-        applied = await store.apply(
-            _counted(competition.matches, progress, task), now, render_alert, silent=True
-        )
-        done.append((competition, applied.changed))
+        changed = await store.save_sources(competition.matches)
+        replay = ReplayFeed(competition.matches)
+        observed = [replay.state_at(m, now) for m in _counted(competition.matches, progress, task)]
+        await store.apply(observed, now, render_alert, silent=True)
+        done.append((competition, changed))
     return done
 
 
@@ -107,25 +118,51 @@ def _short(source: str, width: int = 40) -> str:
     return source if len(source) <= width else "…" + source[-(width - 1) :]
 
 
-async def run_import(settings: Settings, sources: list[str]) -> int:
+def notes(competition: Competition, zone_given: bool) -> list[str]:
+    """What the user should know about a file: scores corrected from its goals, and the zone
+    its offset-less kick-off times were read in when the user did not say."""
+    found = [f"warning: {competition.name}: {text}" for text in competition.corrections]
+    if competition.default_zone_used and not zone_given:
+        guessed = guess_zone(competition.source) if competition.source else None
+        why = "guessed from the file name" if guessed else "the file does not say"
+        found.append(
+            f"note: {competition.name}: kick-off times without an offset were read as "
+            f"{competition.default_zone} ({why}); give --timezone ZONE to change that."
+        )
+    return found
+
+
+async def run_import(settings: Settings, sources: list[str], zone: str | None = None) -> int:
     store = await Store.open(settings.db_path)
     bar = progress_bar()
     context: AbstractContextManager[object] = bar if bar is not None else nullcontext()
     try:
         with context:
-            competitions = await import_sources(store, sources, datetime.now(UTC), bar)
+            competitions = await import_sources(
+                store, sources, datetime.now(UTC), bar, zone=zone
+            )
     except FeedDataError as exc:
         print(f"matchday import: {exc} — nothing was imported.", file=sys.stderr)
         return 1
     finally:
         await store.close()
     for competition, changed in competitions:
+        for line in notes(competition, zone is not None):
+            print(line, file=sys.stderr)
         news = f"{changed} new or changed" if changed else "nothing new"
         print(f"Imported {competition.name}: {len(competition.matches)} matches, {news}.")
     return 0
 
 
 async def print_stats(settings: Settings) -> int:
+    """The ledger's counts; a database that is not there is said so, not created empty."""
+    if not await asyncio.to_thread(Path(settings.db_path).is_file):
+        print(
+            f"matchday stats: no database at {settings.db_path} (nothing has run there yet; "
+            "set MATCHDAY_DB to the bot's database).",
+            file=sys.stderr,
+        )
+        return 1
     store = await Store.open(settings.db_path)
     try:
         counts = await store.ledger_counts()

@@ -29,6 +29,7 @@ class Settings:
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_url: str = DEFAULT_API_URL
     db_path: str = "matchday.db"
+    db_given: bool = False  # MATCHDAY_DB was set (else --now runs on a throwaway copy)
     timezone: str = "UTC"
     feed: str = "replay"
     football_data_token: str | None = field(default=None, repr=False)
@@ -98,6 +99,7 @@ class Settings:
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
             db_path=get("MATCHDAY_DB") or "matchday.db",
+            db_given=get("MATCHDAY_DB") is not None,
             timezone=zone,
             feed=feed,
             football_data_token=get("FOOTBALL_DATA_TOKEN"),

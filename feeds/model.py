@@ -32,10 +32,19 @@ IN_PLAY = frozenset({Status.LIVE, Status.HALF_TIME, Status.EXTRA_TIME, Status.PE
 
 @dataclass(frozen=True, slots=True)
 class TeamRef:
-    """A team as a feed names it; `code` is the FIFA/feed three-letter code when known."""
+    """A team as a feed names it; `code` is the FIFA/feed three-letter code when known.
+
+    A `placeholder` is a knock-out side not decided yet ("Winner Group A"): shown in
+    fixtures, but no team a fan can name, follow or be reminded about.
+    """
 
     name: str
     code: str | None = None
+    placeholder: bool = False
+    # Where the name is one team: a league's country ("en") or "international"; None when
+    # the source does not say (storage/teams.py). Not part of equality: a feed that omits
+    # it reports the same team.
+    scope: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

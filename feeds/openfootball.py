@@ -12,16 +12,19 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time
 from importlib import resources
-from zoneinfo import ZoneInfo
 
 from feeds.base import FeedDataError
+from feeds.checks import checked, group_matchdays
 from feeds.model import Goal, MatchState, Pair, Status, TeamRef, fold
+from feeds.zones import guess_zone, scope_of
+from feeds.zones import zone as _zone
 
 __all__ = [
     "Competition",
     "fold",
+    "guess_zone",
     "load_bundled_world_cup_2018",
     "parse_openfootball",
     "parse_openfootball_bytes",
@@ -30,16 +33,23 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Competition:
-    """One parsed file: its display name, its key prefix and its matches in file order."""
+    """One parsed file: its display name, its key prefix and its matches in file order.
+
+    `corrections` says which scores were corrected from the goals (feeds/checks.py);
+    `default_zone_used` whether some kick-off had no offset and was read in `default_zone`.
+    """
 
     name: str
     slug: str
     matches: list[MatchState]
+    corrections: tuple[str, ...] = ()
+    default_zone: str | None = None
+    default_zone_used: bool = False
+    source: str | None = None
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?:\s+(.+))?", re.ASCII)
-_OFFSET = re.compile(r"(?:UTC|GMT)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?", re.ASCII | re.IGNORECASE)
 _MINUTE = re.compile(r"(\d{1,3})(?:\s*\+\s*(\d{1,2}))?'?", re.ASCII)
 _DIGITS = re.compile(r"\d{1,2}", re.ASCII)
 
@@ -50,19 +60,6 @@ _STATUSES = {
     "suspended": Status.SUSPENDED,
     "abandoned": Status.SUSPENDED,
 }
-
-# openfootball league files carry local times without an offset; the country prefix of the
-# file name (en.1.json, de.1.json, ...) tells which zone they are in.
-_ZONE_BY_PREFIX = {
-    "en.": "Europe/London",
-    "de.": "Europe/Berlin",
-    "es.": "Europe/Madrid",
-    "it.": "Europe/Rome",
-    "fr.": "Europe/Paris",
-    "nl.": "Europe/Amsterdam",
-    "pt.": "Europe/Lisbon",
-}
-
 
 class _Where:
     """Builds error messages that point at the file and match, so a bad file is easy to fix."""
@@ -78,22 +75,6 @@ class _Where:
 
     def fail(self, message: str) -> FeedDataError:
         return FeedDataError(f"{self}: {message}")
-
-
-@functools.lru_cache(maxsize=256)
-def _zone(text: str) -> tzinfo | None:
-    """A zone from "UTC+3" / "GMT-4:30" / "UTC" or an IANA name; None when unknown."""
-    text = text.strip()
-    if m := _OFFSET.fullmatch(text):
-        sign, hours, minutes = m.groups()
-        delta = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
-        if delta > timedelta(hours=14):
-            return None
-        return timezone(-delta if sign == "-" else delta)
-    try:
-        return ZoneInfo(text)
-    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        return None
 
 
 def _opt_str(raw: Mapping[str, object], field: str, where: _Where) -> str | None:
@@ -218,6 +199,13 @@ def _kickoff(
         raise where.fail(f"kick-off {day_text} {time_text} is out of range") from None
 
 
+def _has_offset(raw: Mapping[str, object]) -> bool:
+    """Whether the match's own time says its zone ("21:00 UTC+3"); validated by _kickoff."""
+    text = raw.get("time")
+    m = _TIME.fullmatch(text.strip()) if isinstance(text, str) else None
+    return bool(m and m.group(3))
+
+
 def _folded(table: Mapping[str, str]) -> dict[str, str]:
     """Key a user-supplied table by fold(name): "Côte d'Ivoire" and "Cote d'Ivoire" agree."""
     return {fold(k): v for k, v in table.items()}
@@ -235,6 +223,8 @@ class _Options:
     default_zone: str | None
     team_codes: dict[str, str]  # folded keys
     stadium_zones: dict[str, str]  # folded keys
+    scope: str | None = None  # where a team name is one team (feeds/zones.py scope_of)
+    default_zone_used: bool = False
 
 
 def _match(raw: object, number: int, stage: str | None, opts: _Options) -> MatchState:
@@ -266,6 +256,8 @@ def _match(raw: object, number: int, stage: str | None, opts: _Options) -> Match
         zone_hint = None
     zone_hint = zone_hint or _lookup(opts.stadium_zones, *places)
     kickoff = _kickoff(raw, where, zone_hint, opts.default_zone)
+    if not zone_hint and not _has_offset(raw):
+        opts.default_zone_used = True
 
     if legacy:
         ft, ht = _legacy_pair(raw, "", where), _legacy_pair(raw, "i", where)
@@ -290,8 +282,8 @@ def _match(raw: object, number: int, stage: str | None, opts: _Options) -> Match
         competition=opts.competition,
         stage=stage_name,
         kickoff=kickoff,
-        home=TeamRef(home, home_code or _lookup(opts.team_codes, home)),
-        away=TeamRef(away, away_code or _lookup(opts.team_codes, away)),
+        home=TeamRef(home, home_code or _lookup(opts.team_codes, home), scope=opts.scope),
+        away=TeamRef(away, away_code or _lookup(opts.team_codes, away), scope=opts.scope),
         status=status,
         group=_opt_str(raw, "group", where),
         venue=venue,
@@ -350,6 +342,7 @@ def _parse(
         default_zone,
         _folded(team_codes),
         _folded(stadium_zones),
+        scope_of(where.source, name),
     )
 
     if isinstance(data.get("matches"), list):
@@ -367,6 +360,7 @@ def _parse(
         raise where.fail("no 'matches' or 'rounds' list")
 
     matches: list[MatchState] = []
+    corrections: list[str] = []
     seen: set[str] = set()
     for stage, items in rounds:
         for raw in items:
@@ -377,23 +371,32 @@ def _parse(
                 message = f"same date and teams as an earlier match ({match.key})"
                 raise _Where(where.source, number, label).fail(message)
             seen.add(match.key)
+            match, notes = checked(match)
+            corrections += notes
             matches.append(match)
-    return Competition(name=opts.competition, slug=opts.slug, matches=matches)
+    return Competition(
+        name=opts.competition,
+        slug=opts.slug,
+        matches=group_matchdays(matches),
+        corrections=tuple(corrections),
+        default_zone=default_zone,
+        default_zone_used=opts.default_zone_used,
+        source=where.source,
+    )
 
 
 def parse_openfootball_bytes(
     raw: bytes, *, source: str, default_zone: str | None = None
 ) -> Competition:
-    """Decode a downloaded/bundled file; the zone for offset-less times comes from its name."""
+    """Decode a downloaded/bundled file. Offset-less times are read in `default_zone`, else
+    in the zone guessed from the file's name, else in UTC; the Competition says which was
+    used, so the importer can tell the user instead of moving kick-offs silently."""
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise FeedDataError(f"{source}: not valid JSON ({exc})") from None
     if default_zone is None:
-        filename = source.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        default_zone = next(
-            (z for p, z in _ZONE_BY_PREFIX.items() if filename.startswith(p)), "UTC"
-        )
+        default_zone = guess_zone(source) or "UTC"
     return parse_openfootball(data, source=source, default_zone=default_zone)
 
 

@@ -1,7 +1,10 @@
 """A feed that replays finished matches on the (virtual) clock, minute by minute.
 
 It lets the bot demo live alerts and lets tests drive the live engine with real data: each
-match is told as a live feed would have told it at `now`, and never reveals the future.
+match is told as a live feed would have told it at `now`, and never reveals the future —
+not a score, not a goal, and not a knock-out pairing before both sides are decided. It
+replays every competition it is given and, with `sources`, every one imported into the
+store since, so `--now` works for any season the way it does for 2018.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from feeds.base import PollResult
 from feeds.model import Goal, MatchState, Pair, Status
+from feeds.pairings import Pairings
 
 __all__ = ["ReplayFeed"]
 
@@ -78,20 +83,62 @@ def _count(goals: Sequence[Goal]) -> Pair:
     return sum(g.side == 1 for g in goals), sum(g.side == 2 for g in goals)
 
 
+def finish_of(match: MatchState) -> datetime:
+    """When a finished match is over on the replay's clock (after any shoot-out)."""
+    return _timeline(match).finish
+
+
+class Sources(Protocol):
+    """Where imported seasons are kept (the Store): reloaded when their version changes."""
+
+    async def sources_version(self) -> str: ...
+
+    async def source_matches(self) -> list[MatchState]: ...
+
+
 class ReplayFeed:
     """Replays finished matches as if live; scheduled/postponed ones are passed through."""
 
     name = "replay"
 
     def __init__(
-        self, matches: Sequence[MatchState], *, poll_interval: timedelta = timedelta(seconds=30)
+        self,
+        matches: Sequence[MatchState],
+        *,
+        poll_interval: timedelta = timedelta(seconds=30),
+        sources: Sources | None = None,
     ) -> None:
-        self._matches = {m.key: m for m in matches}
+        self._bundled = list(matches)
+        self._sources = sources
+        self._version: str | None = None
+        self._load(self._bundled)
         self._poll_interval = poll_interval
         self._last: dict[str, MatchState] = {}
+        self._confirm: set[str] = set()  # told once: told again at the next poll
+
+    def _load(self, matches: Sequence[MatchState]) -> None:
+        self._matches = {m.key: m for m in matches}
+        self._pairings = Pairings(list(self._matches.values()), finish_of)
+
+    async def _reload(self) -> None:
+        """Take in what was imported since the last poll (a bundled match of the same key is
+        overridden by the imported one)."""
+        if self._sources is None:
+            return
+        version = await self._sources.sources_version()
+        if version == self._version:
+            return
+        by_key = {m.key: m for m in self._bundled}
+        by_key.update((m.key, m) for m in await self._sources.source_matches())
+        self._load(list(by_key.values()))
+        self._version = version
 
     def state_at(self, match: MatchState, now: datetime) -> MatchState:
         """What a live feed would have said about `match` at `now` (pure; no future leaks)."""
+        if now < match.kickoff:
+            home, away = self._pairings.sides(match, now)
+            if (home, away) != (match.home, match.away):
+                match = match.with_(home=home, away=away)
         if match.status in (Status.POSTPONED, Status.CANCELLED):
             return match
         if now < match.kickoff:
@@ -146,14 +193,28 @@ class ReplayFeed:
         )
 
     async def poll(self, now: datetime, watched: Collection[str]) -> PollResult:
-        """Every match whose revealed state changed since the last poll (all, the first time)."""
+        """Every match whose revealed state changed (all, the first time), each told on two
+        polls in a row: the engine takes a step backwards — a store holding a later state
+        than this clock's, as after an import or a run at a later instant — only when a
+        second poll confirms it (feeds/observe.py), and a replay is never a stale cache."""
+        await self._reload()
         changed = []
         for key, match in self._matches.items():
             state = self.state_at(match, now)
             if self._last.get(key) != state:
                 self._last[key] = state
+                self._confirm.add(key)
+                changed.append(state)
+            elif key in self._confirm:
+                self._confirm.discard(key)
                 changed.append(state)
         return PollResult(states=changed, next_poll_at=now + self._poll_interval)
+
+    async def states_at(self, now: datetime) -> list[MatchState]:
+        """Every match as told at `now`, imports included: the record a store started at an
+        earlier instant than it last saw is rewound to (see bot/core.py)."""
+        await self._reload()
+        return [self.state_at(m, now) for m in self._matches.values()]
 
     async def refresh(self, now: datetime, keys: Collection[str]) -> list[MatchState]:
         """The replayed state of these matches now (a replay never loses one)."""

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from feeds.events import Event, EventKind
 from feeds.model import Goal, IncidentKind, MatchState
-from handlers.render import dash, esc, goal_line, stage, when
+from handlers.render import dash, duration, esc, goal_line, stage, when
 
 LATE_MINUTES = 2  # a reminder later than this says how soon the match really starts
 
@@ -40,7 +40,7 @@ def render_alert(event: Event, m: MatchState, zone: ZoneInfo) -> str:
         minutes = max(1, round((m.kickoff - event.at).total_seconds() / 60))
         if event.lead_minutes and event.lead_minutes - minutes <= LATE_MINUTES:
             minutes = event.lead_minutes  # on time, give or take a tick: say what was asked
-        soon = f"{minutes} minutes" if minutes != 1 else "1 minute"
+        soon = duration(minutes)
         venue = f" at {esc(m.venue)}" if m.venue else ""
         return (
             f"⏰ <b>{_teams(m)}</b> kicks off in {soon}\n{stage(m)}\n{when(m.kickoff, zone)}{venue}"

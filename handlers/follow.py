@@ -6,11 +6,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from feeds.model import fold
-from handlers.base import Button, Reply, Request
-from handlers.lookup import competition_targets, not_found, team_targets, too_long
+from handlers.base import MAX_ARGS, Button, Reply, Request
+from handlers.lookup import competition_targets, not_found, resolve_team, too_long
 from handlers.names import Resolution, Target, resolve
-from handlers.render import esc, quote_arg, when
+from handlers.render import duration, esc, quote_arg, when
 from handlers.zones import choose_zone, offset_label
+from storage.chats import DEFAULT_REMINDERS
 from storage.store import MAX_REMINDER_MINUTES
 
 MAX_LEADS = 5
@@ -25,8 +26,9 @@ async def _refused(req: Request) -> Reply | None:
     return None
 
 
-async def _target(req: Request) -> Target | Reply:
-    """A team or a competition, whichever the name means more clearly."""
+async def _target(req: Request, among: set[tuple[str, int]] | None = None) -> Target | Reply:
+    """A team or a competition, whichever the name means more clearly; with `among`, only
+    those (what the chat follows: /unfollow offers nothing else)."""
     if (reply := too_long(req)) is not None:
         return reply
     if not req.args.strip():
@@ -34,8 +36,11 @@ async def _target(req: Request) -> Target | Reply:
             f"Which team? e.g. <code>/{req.command} Belgium</code> or "
             f"<code>/{req.command} World Cup</code>."
         )
-    teams, comps = await team_targets(req), await competition_targets(req)
-    team = resolve(req.args, teams)
+    comps = await competition_targets(req)
+    if among is not None:
+        comps = [c for c in comps if (c.kind, c.id) in among]
+    team_ids = None if among is None else {i for kind, i in among if kind == "team"}
+    team = await resolve_team(req, req.args, team_ids)
     comp = resolve(req.args, comps)
     exact = [t for t in (team.found, comp.found) if t and t.folded == fold(req.args)]
     if exact:
@@ -67,12 +72,24 @@ async def follow(req: Request) -> Reply:
 
 
 async def unfollow(req: Request) -> Reply:
-    """Stop following a team or competition."""
-    target = await _target(req)
-    if isinstance(target, Reply):
-        return target
+    """Stop following a team or competition (among what this chat follows), or `all`."""
     if (refusal := await _refused(req)) is not None:
         return refusal
+    follows = await req.store.follows(req.chat.id)
+    if not follows:
+        asked = f"“{quote_arg(req.args)}”" if req.args.strip() else "anything"
+        return Reply(f"This chat does not follow {asked}: it follows nothing yet. "
+                     "Follow a team with <code>/follow Belgium</code>.")  # fmt: skip
+    if fold(req.args) in {"all", "everything"}:
+        for f in follows:
+            await req.store.unfollow(req.chat.id, f.kind, f.target_id)
+        return Reply(f"Stopped following {', '.join(esc(f.name) for f in follows)}.")
+    target = await _target(req, {(f.kind, f.target_id) for f in follows})
+    if isinstance(target, Reply):
+        if target.buttons or not req.args.strip() or len(req.args) > MAX_ARGS:
+            return target
+        return Reply(f"This chat does not follow “{quote_arg(req.args)}”. See /following, "
+                     "or <code>/unfollow all</code>.")  # fmt: skip
     if not await req.store.unfollow(req.chat.id, target.kind, target.id):
         return Reply(f"This chat does not follow {esc(target.name)}. See /following.")
     return Reply(f"Stopped following {esc(target.name)}.")
@@ -92,25 +109,27 @@ async def following(req: Request) -> Reply:
 
 
 def _leads_text(leads: tuple[int, ...]) -> str:
+    """What the chat's reminders are, as one phrase for any sentence."""
     if not leads:
-        return "no kick-off reminders (turn them on with <code>/remind 30</code>)"
-    return "reminders " + ", ".join(_minutes(m) for m in leads) + " before kick-off"
+        return "no kick-off reminders"
+    return "a reminder " + " and ".join(duration(m) for m in leads) + " before kick-off"
 
 
-def _minutes(m: int) -> str:
-    if m % 1440 == 0:
-        return f"{m // 1440} day" + ("s" if m != 1440 else "")
-    if m % 60 == 0:
-        return f"{m // 60} hour" + ("s" if m != 60 else "")
-    return f"{m} min"
+def _reminders(leads: tuple[int, ...]) -> str:
+    """The reminders for a list of settings: "1 hour and 15 minutes before kick-off"."""
+    if not leads:
+        return "off"
+    return " and ".join(duration(m) for m in leads) + " before kick-off"
 
 
 async def remind(req: Request) -> Reply:
     """Set the chat's reminder lead times in minutes: `/remind 60 15`, or `/remind off`."""
     words = req.args.replace(",", " ").split()
-    example = "e.g. <code>/remind 60 15</code> or <code>/remind off</code>"
+    example = "e.g. <code>/remind 60 15</code>, <code>/remind on</code> or <code>/remind off</code>"
     if not words:
-        return Reply(f"Reminders: {_leads_text(req.chat.reminders)}. Change them with {example}.")
+        return Reply(f"This chat gets {_leads_text(req.chat.reminders)}. Change with {example}.")
+    if [w.casefold() for w in words] == ["on"]:
+        words = [str(m) for m in DEFAULT_REMINDERS]
     leads: list[int] = []
     if [w.casefold() for w in words] != ["off"]:
         if len(words) > MAX_LEADS:
@@ -126,6 +145,8 @@ async def remind(req: Request) -> Reply:
     if (refusal := await _refused(req)) is not None:
         return refusal
     await req.store.set_reminders(req.chat.id, leads)
+    if not leads:
+        return Reply("Done: no kick-off reminders. Turn them back on with <code>/remind on</code>.")
     return Reply(f"Done: {_leads_text(tuple(sorted(set(leads), reverse=True)))}.")
 
 
@@ -175,6 +196,6 @@ async def settings(req: Request) -> Reply:
     return Reply(
         "<b>Settings for this chat</b>\n"
         f"Time zone: {zone} (change with /timezone)\n"
-        f"Kick-off: {_leads_text(req.chat.reminders)} (change with /remind)\n"
+        f"Reminders: {_reminders(req.chat.reminders)} (change with /remind)\n"
         f"Following: {names}"
     )

@@ -28,6 +28,16 @@ def when(moment: datetime, zone: ZoneInfo, *, date: bool = True) -> str:
     return f"{local:%a} {local.day} {local:%b %Y}, {clock}" if date else clock
 
 
+def duration(minutes: int) -> str:
+    """60 → "1 hour", 90 → "1 hour 30 minutes", 1440 → "1 day", 15 → "15 minutes"."""
+    parts = []
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        count, minutes = divmod(minutes, size)
+        if count:
+            parts.append(f"{count} {unit}" + ("s" if count != 1 else ""))
+    return " ".join(parts) or "0 minutes"
+
+
 def dash(pair: tuple[int, int]) -> str:
     return f"{pair[0]}–{pair[1]}"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from feeds.model import fold
 from handlers.base import Reply, Request
-from handlers.lookup import competition_targets, not_found, too_long
+from handlers.lookup import competition_targets, not_found, resolve_team, too_long
 from handlers.names import Resolution, resolve
 from handlers.render import clip, esc
 from storage.store import Competition
@@ -37,27 +37,52 @@ def ranked(rows: Iterable[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: (-r.points, -r.goal_difference, -r.goals_for, r.team))
 
 
-def render_table(title: str, rows: list[Row]) -> str:
-    width = min(16, max((len(r.team) for r in rows), default=4))
+NAME_WIDTH = 16
+_CLUB_WORDS = frozenset({"FC", "AFC", "CF", "SC", "FK", "SK"})
+
+
+def short_name(name: str, code: str | None, width: int = NAME_WIDTH) -> str:
+    """A name that fits the table, never cut mid-word: a national team by its FIFA code
+    (Bosnia-Herzegovina → BIH); a club without "FC", then later words by their initials
+    (Wolverhampton Wanderers FC → Wolverhampton W.)."""
+    if len(name) <= width:
+        return name
+    if code:
+        return code
+    words = [w for w in name.split() if w not in _CLUB_WORDS] or name.split()
+    for i in range(len(words) - 1, 0, -1):
+        if len(" ".join(words)) <= width:
+            break
+        words[i] = words[i][0] + "."
+    text = " ".join(words)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_table(title: str, rows: list[Row], codes: dict[str, str | None]) -> str:
+    names = [short_name(r.team, codes.get(r.team)) for r in rows]
+    width = max((len(n) for n in names), default=4)
     lines = [f"{'#':>2} {'Team':<{width}}  P  W  D  L  GF  GA  GD Pts"]
-    for pos, r in enumerate(rows, 1):
+    for pos, (r, name) in enumerate(zip(rows, names, strict=True), 1):
+        gd = f"{r.goal_difference:+d}" if r.goal_difference else "0"
         lines.append(
-            f"{pos:>2} {r.team[:width]:<{width}} {r.played:>2} {r.won:>2} {r.drawn:>2} {r.lost:>2}"
-            f" {r.goals_for:>3} {r.goals_against:>3} {r.goal_difference:>+3} {r.points:>3}"
+            f"{pos:>2} {name:<{width}} {r.played:>2} {r.won:>2} {r.drawn:>2} {r.lost:>2}"
+            f" {r.goals_for:>3} {r.goals_against:>3} {gd:>3} {r.points:>3}"
         )
     return f"<b>{esc(title)}</b>\n<pre>{esc(chr(10).join(lines))}</pre>"
 
 
+async def _codes(req: Request) -> dict[str, str | None]:
+    return {t.name: t.code for t in await req.store.teams()}
+
+
 async def _competition(req: Request, query: str) -> Competition | Reply | None:
-    """The competition named, else the one with the latest matches (None when empty)."""
+    """The competition named, else the one in play on the clock, else the latest finished
+    (None when the store is empty)."""
     comps = await req.store.competitions()
     if not comps:
         return None
     if not query:
-        latest = await req.store.results(limit=1) or await req.store.fixtures(
-            req.clock.now(), limit=1
-        )
-        wanted = latest[0].competition if latest else comps[-1].name
+        wanted = await req.store.competition_in_play(req.clock.now())
         return next((c for c in comps if c.name == wanted), comps[-1])
     resolution: Resolution = resolve(query, await competition_targets(req))
     if resolution.found is None:
@@ -78,19 +103,48 @@ async def table(req: Request) -> Reply:
         tables = await req.store.standings(latest.id)
         group = _group(query, [g for g in tables if g is not None])
         if group is not None:
-            return Reply(clip(_render_group(latest, group, tables[group])))
+            return Reply(clip(_render_group(latest, group, tables[group], await _codes(req))))
     competition = await _competition(req, query)
     if competition is None:
         return Reply("No competition is loaded yet.")
     if isinstance(competition, Reply):
-        return competition
+        return await _team_table(req, query) or competition
     tables = await req.store.standings(competition.id)
+    codes = await _codes(req)
     groups = sorted(g for g in tables if g is not None)
     if groups:  # a group stage: its tables (knockout ties outside groups have none)
-        parts = [_render_group(competition, g, tables[g]) for g in groups]
+        parts = [_render_group(competition, g, tables[g], codes) for g in groups]
         return Reply(clip("\n".join(parts), limit=4000))
     rows = tables.get(None, [])  # a league
-    return Reply(clip(render_table(competition.name, ranked(Row(*r) for r in rows))))
+    return Reply(clip(render_table(competition.name, ranked(Row(*r) for r in rows), codes)))
+
+
+async def _team_table(req: Request, query: str) -> Reply | None:
+    """`/table Belgium`: the table Belgium are in (their group, or their league) as of the
+    clock; None when the words name no team either."""
+    team = (await resolve_team(req, query)).found
+    if team is None:
+        return None
+    now = req.clock.now()
+    # The team's latest match, else its next; in a cup, its latest group match.
+    played = await req.store.results(now, team_id=team.id, limit=10)
+    upcoming = await req.store.fixtures(now, team_id=team.id, limit=3)
+    candidates = [*played, *upcoming]
+    if not candidates:
+        return None
+    latest = candidates[0]
+    match = next(
+        (m for m in candidates if m.competition == latest.competition and m.group), latest
+    )
+    comps = await req.store.competitions()
+    competition = next(c for c in comps if c.name == match.competition)
+    codes = await _codes(req)
+    tables = await req.store.standings(competition.id)
+    rows = tables.get(match.group, [])
+    if match.group is None:
+        table_text = render_table(competition.name, ranked(Row(*r) for r in rows), codes)
+        return Reply(clip(table_text))
+    return Reply(clip(_render_group(competition, match.group, rows, codes)))
 
 
 def _could_be_group(query: str) -> bool:
@@ -108,9 +162,19 @@ def _group(query: str, groups: list[str]) -> str | None:
 
 
 def _render_group(
-    competition: Competition, group: str, rows: list[tuple[str, int, int, int, int, int, int]]
+    competition: Competition,
+    group: str,
+    rows: list[tuple[str, int, int, int, int, int, int]],
+    codes: dict[str, str | None],
 ) -> str:
-    return render_table(f"{competition.name} — {group}", ranked(Row(*r) for r in rows))
+    return render_table(f"{competition.name} — {group}", ranked(Row(*r) for r in rows), codes)
+
+
+def tied_ranks(values: list[int]) -> list[str]:
+    """Ranks as fans write them for a sorted list: 5, 4, 4, 3 → "1.", "=2.", "=2.", "4."."""
+    return [
+        f"{'=' if values.count(v) > 1 else ''}{values.index(v) + 1}." for v in values
+    ]
 
 
 async def topscorers(req: Request) -> Reply:
@@ -127,7 +191,8 @@ async def topscorers(req: Request) -> Reply:
         return Reply(f"No goals recorded in {esc(competition.name)} yet.")
     lines = [f"<b>Top scorers — {esc(competition.name)}</b>"]
     lines += [
-        f"{n}. {esc(name)} ({esc(team)}) — {goals}"
-        for n, (name, team, goals) in enumerate(leaders, 1)
-    ]
+        f"{rank} {esc(name)} ({esc(team)}) — {goals}"
+        for rank, (name, team, goals) in zip(tied_ranks([g for *_, g in leaders]), leaders,
+                                              strict=True)
+    ]  # fmt: skip
     return Reply("\n".join(lines))

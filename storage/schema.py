@@ -152,4 +152,38 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (match_id, seq)
     ) WITHOUT ROWID;
     """,
+    # 7: the source of truth the replay feed tells on the clock (imported seasons whole, as
+    #    JSON), apart from `matches`, which holds only what was observed by `now`. Teams:
+    #    one name is one team only within a scope (a league's country, or "international"
+    #    for national teams), so Nacional of Uruguay and of Portugal stay two; placeholder
+    #    sides ("Winner Group A") are no team a fan can name or follow; `team_names` keeps
+    #    the other names a team came under ("Korea Republic" for South Korea). SQLite cannot
+    #    drop the old UNIQUE(folded), so the table is rebuilt (foreign keys off meanwhile).
+    """
+    CREATE TABLE source_matches (
+        key TEXT PRIMARY KEY,
+        competition TEXT NOT NULL,
+        state TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE teams_new (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        folded TEXT NOT NULL,
+        code TEXT,
+        scope TEXT NOT NULL DEFAULT '',
+        placeholder INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (scope, folded)
+    );
+    INSERT INTO teams_new(id, name, folded, code) SELECT id, name, folded, code FROM teams;
+    DROP TABLE teams;
+    ALTER TABLE teams_new RENAME TO teams;
+    CREATE INDEX teams_code ON teams(code);
+    CREATE INDEX teams_folded ON teams(folded);
+    CREATE TABLE team_names (
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        folded TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (team_id, folded)
+    ) WITHOUT ROWID;
+    """,
 ]

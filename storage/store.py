@@ -31,7 +31,10 @@ from storage.chats import (
     zone_or_utc,
 )
 from storage.health import Health
+from storage.reads import MatchReads
 from storage.schema import MIGRATIONS
+from storage.sources import SourceMatches
+from storage.teams import team_id
 from storage.times import from_db, to_db
 
 log = logging.getLogger("matchday.storage")
@@ -60,6 +63,8 @@ class Team:
     name: str
     code: str | None
     folded: str
+    scope: str = ""
+    aliases: tuple[str, ...] = ()  # other names sources gave it ("Korea Republic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,7 @@ class ApplyResult:
 _MATCH_COLUMNS = """
     m.id, m.key, c.name, m.stage, m.grp, m.kickoff, h.name, h.code, a.name, a.code, m.venue,
     m.status, m.score_home, m.score_away, m.ht_home, m.ht_away, m.ft_home, m.ft_away,
-    m.et_home, m.et_away, m.pen_home, m.pen_away, m.minute
+    m.et_home, m.et_away, m.pen_home, m.pen_away, m.minute, h.placeholder, a.placeholder
 """
 # Every filter is on `matches`, so it drives the join (CROSS JOIN fixes SQLite's join order):
 # left to itself, the planner started from `competitions` and sorted the whole history.
@@ -169,7 +174,7 @@ def _render_for(render: Renderer, event: Event, match: MatchState, zone: str) ->
         return render(event, match, zone_or_utc("UTC"))
 
 
-class Store(ChatsRepository):
+class Store(MatchReads, SourceMatches, ChatsRepository):
     """The facade every other part talks to; no SQL lives outside this package."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -216,11 +221,17 @@ class Store(ChatsRepository):
         async with self._db.execute("PRAGMA user_version") as cur:
             (version,) = await cur.fetchone()  # type: ignore[misc]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # Foreign keys off while a migration runs (a no-op inside a transaction), so a
+            # table can be rebuilt as SQLite documents; checked before the commit instead.
+            await self._db.execute("PRAGMA foreign_keys=OFF")
             async with self.transaction():
                 for statement in script.split(";"):
                     if statement.strip():
                         await self._db.execute(statement)
+                if await self._all("PRAGMA foreign_key_check"):
+                    raise sqlite3.IntegrityError(f"migration {number} broke a foreign key")
                 await self._db.execute(f"PRAGMA user_version = {number:d}")
+            await self._db.execute("PRAGMA foreign_keys=ON")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -270,17 +281,26 @@ class Store(ChatsRepository):
     # -- teams and competitions ------------------------------------------------------------
 
     async def teams(self) -> list[Team]:
-        """Every team, cached: name matching runs on each command."""
+        """Every team a fan can name (not "Winner Group A"), cached: name matching runs on
+        each command."""
         if self._teams is None:
-            rows = await self._all("SELECT id, name, code, folded FROM teams ORDER BY name")
-            self._teams = [Team(*row) for row in rows]
+            rows = await self._all(
+                "SELECT id, name, code, folded, scope FROM teams WHERE placeholder = 0 "
+                "ORDER BY name"
+            )
+            aliases: dict[int, list[str]] = {}
+            for team, name in await self._all("SELECT team_id, name FROM team_names"):
+                aliases.setdefault(team, []).append(name)
+            self._teams = [Team(*row, tuple(aliases.get(row[0], ()))) for row in rows]
         return self._teams
 
     async def _team_keys(self) -> dict[str, tuple[int, str | None]]:
         """Every team's (id, code) by its cross-source key: read once, then kept up to date
         by `_team_id` (re-reading it per new team made an import quadratic)."""
         if self._keyed is None:
-            rows = await self._all("SELECT id, name, code FROM teams ORDER BY id DESC")
+            rows = await self._all(
+                "SELECT id, name, code FROM teams WHERE placeholder = 0 ORDER BY id DESC"
+            )
             self._keyed = {team_key(name): (tid, code) for tid, name, code in rows}
         return self._keyed
 
@@ -292,27 +312,15 @@ class Store(ChatsRepository):
         return self._competitions
 
     async def _team_id(self, db: aiosqlite.Connection, team: TeamRef) -> int:
-        """The one team behind a name or code, whichever source it came from."""
-        folded = fold(team.name)
-        row = await self._one("SELECT id, code FROM teams WHERE folded = ?", (folded,))
-        if row is None and team.code:
-            row = await self._one("SELECT id, code FROM teams WHERE code = ?", (team.code,))
+        """The one team behind a feed's team (storage/teams.py, with feeds/teams.py's keys
+        for names that differ across sources: "Arsenal FC" and "Arsenal")."""
         keyed = await self._team_keys()
-        if row is None:  # "Arsenal FC" here, "Arsenal" there: one team (feeds/teams.py)
-            row = keyed.get(team_key(team.name))
-        if row is not None:
-            if team.code and not row[1]:
-                await db.execute("UPDATE teams SET code = ? WHERE id = ?", (team.code, row[0]))
-                self._teams = self._keyed = None
-            return int(row[0])
-        cur = await db.execute(
-            "INSERT INTO teams(name, folded, code) VALUES (?, ?, ?)",
-            (team.name, folded, team.code),
-        )
-        self._teams = None
-        team_id = int(cur.lastrowid)  # type: ignore[arg-type]
-        keyed.setdefault(team_key(team.name), (team_id, team.code))
-        return team_id
+        found, written = await team_id(db, self._all, team, keyed)
+        if written:
+            self._teams = None
+            if not team.placeholder:  # kept up to date, not re-read: imports stay linear
+                keyed.setdefault(team_key(team.name), (found, team.code))
+        return found
 
     async def _competition_id(self, db: aiosqlite.Connection, name: str) -> int:
         slug = fold(name)
@@ -346,8 +354,8 @@ class Store(ChatsRepository):
             stage=row[3],
             group=row[4],
             kickoff=from_db(row[5]),
-            home=TeamRef(row[6], row[7]),
-            away=TeamRef(row[8], row[9]),
+            home=TeamRef(row[6], row[7], bool(row[23])),
+            away=TeamRef(row[8], row[9], bool(row[24])),
             venue=row[10],
             status=Status(row[11]),
             score=_pair(row[12], row[13]),
@@ -403,27 +411,6 @@ class Store(ChatsRepository):
             "m.status IN ('live', 'half_time', 'extra_time', 'penalties')",
             (),
             "ORDER BY +m.kickoff, m.id",
-        )
-
-    async def current_match(self, team_id: int) -> MatchState | None:
-        """The team's match in play, else its latest result: one query for /score and /scorers."""
-        found = await self._matches(
-            "(m.home_id = ? OR m.away_id = ?) AND m.status IN "
-            "('live', 'half_time', 'extra_time', 'penalties', 'finished')",
-            (team_id, team_id),
-            "ORDER BY m.status = 'finished', m.kickoff DESC, m.id DESC LIMIT 1",
-        )
-        return found[0] if found else None
-
-    async def results(
-        self, *, team_id: int | None = None, competition_id: int | None = None, limit: int = 5
-    ) -> list[MatchState]:
-        """Finished matches, newest first."""
-        where, params = self._filter(team_id, competition_id)
-        return await self._matches(
-            f"m.status = 'finished' {where}",
-            params,
-            f"ORDER BY m.kickoff DESC, m.id DESC LIMIT {limit:d}",
         )
 
     async def fixtures(
@@ -623,8 +610,8 @@ class Store(ChatsRepository):
         incidents: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> dict[str, int]:
         """Upsert matches and replace their goals with a handful of statements, not per match."""
-        by_name = {t.folded: t.id for t in await self.teams()}
-        teams: dict[TeamRef, int] = {}
+        by_name = {(t.scope, t.folded): t.id for t in await self.teams()}
+        teams: dict[tuple[TeamRef, str | None], int] = {}  # scope is not in TeamRef's hash
         competitions = {c.name: c.id for c in await self.competitions()}
         stamp = to_db(now)
 
@@ -634,16 +621,17 @@ class Store(ChatsRepository):
         rows = []
         for m in matches:
             for team in (m.home, m.away):
-                if team not in teams:
-                    known_id = by_name.get(fold(team.name))
+                if (team, team.scope) not in teams:
+                    known_id = by_name.get((team.scope or "", fold(team.name)))
                     if known_id is None or team.code:  # a code may still need recording
                         known_id = await self._team_id(db, team)
-                    teams[team] = known_id
+                    teams[(team, team.scope)] = known_id
             if m.competition not in competitions:
                 competitions[m.competition] = await self._competition_id(db, m.competition)
             rows.append((
                 m.key, competitions[m.competition], m.stage, m.group, to_db(m.kickoff),
-                teams[m.home], teams[m.away], m.venue, m.status.value, *split(m.score),
+                teams[(m.home, m.home.scope)], teams[(m.away, m.away.scope)], m.venue,
+                m.status.value, *split(m.score),
                 *split(m.half_time), *split(m.full_time), *split(m.extra_time),
                 *split(m.penalties), m.minute, stamp,
             ))  # fmt: skip

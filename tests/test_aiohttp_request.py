@@ -194,8 +194,9 @@ async def test_get_updates_long_poll_extends_the_read_timeout(
         asyncio.get_running_loop().call_later(0.3, fake_telegram.push_message, CHAT, "/score")
         (update,) = await bot.get_updates(timeout=5)
         assert update.message.text == "/score"
-        # An explicit read timeout is the base the poll's timeout is added to.
-        assert await bot.get_updates(timeout=1, read_timeout=0.1, offset=update.update_id + 1) == ()
+        # An explicit read timeout is the base the poll's timeout is added to: 0.6 s alone
+        # would time out before the 1 s poll ends; 0.6 + 1 leaves a busy machine 0.6 s.
+        assert await bot.get_updates(timeout=1, read_timeout=0.6, offset=update.update_id + 1) == ()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

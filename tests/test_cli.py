@@ -65,7 +65,41 @@ def test_stats_prints_the_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     monkeypatch.setenv("MATCHDAY_DB", str(tmp_path / "e.db"))
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(ROOT / "feeds" / "data" / "worldcup-2018.json")]) == 0
     assert main(["stats"]) == 0
     out = capsys.readouterr().out
     for label in ("pending", "sent", "failed", "inactive_chats", "send rate"):
         assert label in out
+
+
+def test_stats_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "nowhere.db"
+    done = matchday(["stats"], "", db)
+    assert done.returncode == 1
+    assert f"no database at {db}" in done.stderr
+    assert not db.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_the_readme_demo_works_every_time(tmp_path: Path) -> None:
+    """--now without MATCHDAY_DB runs on a throwaway copy: following Japan and watching the
+    goals works on the second run as on the first, and the real database is untouched."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "MATCHDAY"))
+    }
+    environment["PYTHONPATH"] = str(ROOT)
+    # Slow enough that loading every locale's country names (seconds on a busy machine)
+    # is over before Chadli's 90+4' (about 19:51).
+    demo = ["console", "--now", "2018-07-02T19:42:00Z", "--speed", "40", "--linger", "20"]
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *demo], input="/follow Japan\n", text=True,
+            capture_output=True, timeout=60, cwd=tmp_path, env=environment,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "throwaway copy" in done.stderr
+        outputs.append(done.stdout)
+    for out in outputs:
+        assert "Following Japan" in out and "already follows" not in out
+        assert "GOAL" in out and "Chadli" in out and "Full time: Belgium 3–2 Japan" in out, out
+    assert not (tmp_path / "matchday.db").exists()

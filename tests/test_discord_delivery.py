@@ -96,11 +96,11 @@ async def test_thirty_alerts_to_one_channel_keep_its_bucket(
     async with asyncio.timeout(30):
         await drain(delivery, store)
     assert fast_fake.texts(501) == expected(30)  # all of them, in order
-    assert fast_fake.over_limit == 0  # discord.py waited on X-RateLimit-* every time
+    # discord.py waited on X-RateLimit-* every time: the fake, which counts each bucket
+    # window, never saw a sixth message in one (arrival times on a busy machine jitter, so
+    # the fake's own count is the measure, not the gaps between them).
+    assert fast_fake.over_limit == 0
     assert set(fast_fake.statuses(501)) == {200}
-    times = [p.time for p in fast_fake.posted]
-    for i in range(len(times) - 5):  # never a sixth message within one bucket window
-        assert times[i + 5] - times[i] >= 0.9, i
     assert await statuses(store, chat) == ["sent"] * 30
     assert fast_fake.posted[0].allowed_mentions == {"parse": []}
 

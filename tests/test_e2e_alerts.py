@@ -80,7 +80,7 @@ async def test_reminders_at_each_lead_time_in_the_chat_zone(
         )
     reminders = [t for t in fake_telegram.messages_to(CHAT) if "kicks off" in t]
     assert len(reminders) == 2
-    assert "in 60 minutes" in reminders[0] and "in 15 minutes" in reminders[1]
+    assert "in 1 hour\n" in reminders[0] and "in 15 minutes" in reminders[1]  # not "60 minutes"
     for text in reminders:
         assert "Brazil v Belgium" in text and "Quarter-finals" in text
         assert "21:00 MSK" in text and "Kazan Arena" in text

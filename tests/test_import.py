@@ -118,8 +118,11 @@ async def test_both_2018_formats_give_one_tournament_of_32_teams(
     assert after["teams"] == 32 and after["matches"] == 64 and after["competitions"] == 1
     assert after["alerts"] == 0  # an import is history: it alerts nobody
 
-    text = await reply(db, "/scorers Belgium", datetime(2018, 7, 3, 12, 0, tzinfo=UTC))
+    text = await reply(db, "/scorers Belgium", datetime(2018, 7, 15, tzinfo=UTC))
     assert "Belgium 2–0 England" in text and "Meunier 4'" in text, text
+    # As of the clock: on 3 July the third-place play-off is still to come.
+    text = await reply(db, "/scorers Belgium", datetime(2018, 7, 3, 12, 0, tzinfo=UTC))
+    assert "Belgium 3–2 Japan" in text and "Chadli 90+4'" in text, text
 
 
 async def test_premier_league_without_goal_details_has_a_table(db: Path) -> None:
@@ -147,11 +150,11 @@ async def test_world_cup_2014(db: Path) -> None:
 # -- hand-made files --------------------------------------------------------------------------
 
 SMALL: dict[str, Any] = {
-    "name": "Test Cup 2030",
+    "name": "Test Cup 2025",
     "matches": [
         {
             "round": "Final",
-            "date": "2030-07-21",
+            "date": "2025-07-21",
             "time": "18:00 UTC+0",
             "team1": "Aland",
             "team2": "Borduria",
@@ -161,7 +164,7 @@ SMALL: dict[str, Any] = {
         },
         {
             "round": "Final",
-            "date": "2030-07-22",
+            "date": "2025-07-22",
             "time": "18:00",
             "team1": "Carpania",
             "team2": "Dorne",
@@ -169,7 +172,7 @@ SMALL: dict[str, Any] = {
         },
         {
             "round": "Final",
-            "date": "2030-07-23",
+            "date": "2025-07-23",
             "team1": "Aland",
             "team2": "Dorne",
             "status": "postponed",
@@ -181,16 +184,16 @@ SMALL: dict[str, Any] = {
 async def test_string_minutes_unplayed_and_postponed(db: Path, tmp_path: Path) -> None:
     assert await run_import(write(tmp_path / "small.json", SMALL)) == 0
     assert counts(db)["matches"] == 3
-    played = match_row(db, "test-cup-2030:2030-07-21:aland-borduria")
+    played = match_row(db, "test-cup-2025:2025-07-21:aland-borduria")
     assert (played["status"], played["score_home"], played["score_away"]) == ("finished", 1, 1)
     with sqlite3.connect(db) as conn:
         goals = conn.execute("SELECT minute, stoppage, scorer FROM goals ORDER BY seq").fetchall()
     assert sorted(goals) == [(45, 1, "Bo"), (90, 4, "Ade")]
-    unplayed = match_row(db, "test-cup-2030:2030-07-22:carpania-dorne")
+    unplayed = match_row(db, "test-cup-2025:2025-07-22:carpania-dorne")
     assert unplayed["status"] == "scheduled" and unplayed["score_home"] is None
-    postponed = match_row(db, "test-cup-2030:2030-07-23:aland-dorne")
+    postponed = match_row(db, "test-cup-2025:2025-07-23:aland-dorne")
     assert postponed["status"] == "postponed"
-    text = await reply(db, "/scorers Aland", datetime(2030, 7, 22, tzinfo=UTC))
+    text = await reply(db, "/scorers Aland", datetime(2025, 7, 22, tzinfo=UTC))
     assert "Ade 90+4'" in text, text
 
 
@@ -213,7 +216,7 @@ async def test_newer_version_updates_in_place(
 ) -> None:
     source = tmp_path / "small.json"
     assert await run_import(write(source, SMALL)) == 0
-    key = "test-cup-2030:2030-07-22:carpania-dorne"
+    key = "test-cup-2025:2025-07-22:carpania-dorne"
     old = match_row(db, key)
     newer = json.loads(json.dumps(SMALL))
     newer["matches"][1]["score"] = {"ht": [1, 0], "ft": [2, 0]}
@@ -225,8 +228,8 @@ async def test_newer_version_updates_in_place(
     assert new["id"] == old["id"]
     assert (new["status"], new["score_home"], new["score_away"]) == ("finished", 2, 0)
     assert counts(db)["matches"] == 3
-    moved = match_row(db, "test-cup-2030:2030-07-23:aland-dorne")
-    assert moved["kickoff"].startswith("2030-07-23T20:00")
+    moved = match_row(db, "test-cup-2025:2025-07-23:aland-dorne")
+    assert moved["kickoff"].startswith("2025-07-23T20:00")
 
 
 # -- bad input: exit 1, the file named, nothing written ---------------------------------------
@@ -234,7 +237,7 @@ async def test_newer_version_updates_in_place(
 
 def bad_date(tmp_path: Path) -> str:
     data = json.loads(json.dumps(SMALL))
-    data["matches"][1]["date"] = "2030-02-30"
+    data["matches"][1]["date"] = "2025-02-30"
     return write(tmp_path / "bad-date.json", data)
 
 
@@ -275,7 +278,7 @@ async def test_bad_date_names_the_match(
 ) -> None:
     assert await run_import(bad_date(tmp_path)) == 1
     err = capsys.readouterr().err
-    assert "bad-date.json: match 2 (Carpania v Dorne)" in err and "2030-02-30" in err
+    assert "bad-date.json: match 2 (Carpania v Dorne)" in err and "2025-02-30" in err
 
 
 async def test_second_source_malformed_writes_neither(
@@ -315,7 +318,7 @@ async def file_server() -> AsyncIterator[str]:
 
 async def test_url_import(db: Path, file_server: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert await run_import(f"{file_server}/data/small.json") == 0
-    assert "Imported Test Cup 2030: 3 matches, 3 new or changed." in capsys.readouterr().out
+    assert "Imported Test Cup 2025: 3 matches, 3 new or changed." in capsys.readouterr().out
     assert counts(db)["matches"] == 3
 
 
