@@ -1,5 +1,7 @@
 """The Discord front end: slash commands and button presses in, `Request`s to the handlers,
-replies and alerts out — the same handlers, store, live engine and ledger as Telegram.
+replies and alerts out — the same handlers, store, live engine and ledger as Telegram. The
+commands themselves are in `bot/discord_commands.py`; here are the client that holds the
+gateway session, its addresses (DISCORD_API_URL, DISCORD_GATEWAY_URL) and the sender.
 
 `DiscordSender.send` is the one place that turns Discord's errors into delivery outcomes.
 Discord's rate limits (per-route buckets keyed by the X-RateLimit-Bucket header, the global
@@ -18,58 +20,82 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import aiohttp
 import discord
-from discord import app_commands
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import HTTPClient, Route, handle_message_parameters
 
 from bot.clock import Clock
 from bot.core import Core, stop_signals, until_either
 from bot.delivery import ChatLimits, Outcome, Sender, SendResult
+from bot.discord_commands import (  # the commands' public names, importable from here too
+    DM_KIND,
+    GUILD_KIND,
+    NO_MENTIONS,
+    OPTIONS,
+    PLATFORM,
+    answer,
+    build_tree,
+    handle_command,
+    suggest_competition,
+    suggest_followable,
+    suggest_group,
+    suggest_team,
+    suggest_zone,
+)
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
-from handlers.base import Button, Reply, Request
-from handlers.commands import COMMANDS, parse_command
-from handlers.lookup import competitions_of, teams_of
-from handlers.names import Target, suggest
-from handlers.zones import portable_zones
+from handlers.base import Button, Reply
 from storage.store import Chat
+
+__all__ = [
+    "DM_KIND", "GUILD_KIND", "OPTIONS", "PLATFORM", "DiscordSender", "MatchdayDiscord",
+    "answer", "build_tree", "handle_command", "run_discord", "start_discord", "stop_discord",
+    "suggest_competition", "suggest_followable", "suggest_group", "suggest_team",
+    "suggest_zone", "use_api_url", "use_gateway_url",
+]  # fmt: skip
 
 log = logging.getLogger("matchday.discord")
 
-PLATFORM = "discord"
-GUILD_KIND = "group"  # a server channel: many members, admin-only changes (Chat.is_group)
-DM_KIND = "private"
 MAX_RATELIMIT_WAIT = 30.0  # longer waits come back as RETRY_AFTER (30 is discord.py's minimum)
-DEFER_AFTER = 2.0  # Discord wants an answer within 3 s; a slower reply is deferred first
-MAX_CHOICES = 25  # autocomplete suggestions Discord shows
 BACKOFF_CAP = 300.0  # seconds between attempts to reach Discord at start-up
-NO_MENTIONS = discord.AllowedMentions.none()  # a user's echoed words never ping anyone
-
-# The one option each menu command takes, and what it is called in Discord's UI.
-OPTIONS: dict[str, tuple[str, str]] = {
-    "score": ("team", "Team name or FIFA code"),
-    "scorers": ("team", "Team name or FIFA code"),
-    "next": ("team", "Team name or FIFA code"),
-    "fixtures": ("team", "Team name or FIFA code"),
-    "results": ("team", "Team name or FIFA code"),
-    "follow": ("team", "Team or competition"),
-    "unfollow": ("team", "Team or competition"),
-    "table": ("group", "Group or competition, e.g. Group H"),
-    "topscorers": ("competition", "Competition, e.g. World Cup"),
-    "remind": ("minutes", "Minutes before kick-off, e.g. 60 15, or off"),
-    "timezone": ("zone", "IANA time zone, e.g. Europe/Brussels"),
-}
-NOT_A_COMMAND = Reply("I answer commands — try <code>/score Belgium</code> or /help.")
 
 
 def use_api_url(api_url: str) -> None:
     """Send every REST call (and interaction response) to `api_url` (DISCORD_API_URL)."""
     Route.BASE = api_url.rstrip("/")
+
+
+def use_gateway_url(gateway_url: str) -> None:
+    """Open the websocket gateway at `gateway_url` (DISCORD_GATEWAY_URL).
+
+    `Client.connect` dials `DiscordWebSocket.DEFAULT_GATEWAY` to start a session (and its
+    websocket falls back to it when Discord invalidates one); resuming goes to the
+    `resume_gateway_url` Discord gave in READY. So this class attribute, process-wide like
+    `Route.BASE`, is where discord.py takes the address from: setting it is what makes a
+    proxy (or the test suite's fake Discord) reachable without touching its connect loop.
+    """
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+# Gateway close codes after which discord.py gives up (Discord's list of codes not to
+# reconnect on), in words for the one log line that says why Discord is off.
+CLOSE_REASONS = {
+    4004: "Discord refused DISCORD_BOT_TOKEN (gateway close 4004 Authentication failed)",
+    4010: "Discord refused the shard (gateway close 4010)",
+    4011: "Discord wants this bot sharded (gateway close 4011)",
+    4012: "Discord refused the gateway version (gateway close 4012)",
+    4013: "Discord refused the intents (gateway close 4013)",
+    4014: "Discord wants privileged intents (gateway close 4014)",
+}
+
+
+def _refusal(code: int) -> str:
+    return CLOSE_REASONS.get(code, f"Discord closed the gateway with code {code}")
 
 
 # -- delivery --------------------------------------------------------------------------------
@@ -146,162 +172,6 @@ class DiscordSender(Sender):
         return SendResult(Outcome.SENT, message_id=int(message_id) if message_id else None)
 
 
-# -- commands --------------------------------------------------------------------------------
-
-
-async def handle_command(
-    core: Core,
-    *,
-    channel_id: int,
-    is_dm: bool,
-    can_manage: bool,
-    text: str,
-    user_id: int = 0,
-    title: str | None = None,
-) -> Reply:
-    """One command from a Discord channel, run by the shared handlers.
-
-    In a server channel only members with Manage Channels may change its follows and
-    settings (the handlers ask `is_admin`); in a direct message the user decides alone.
-    """
-    parsed = parse_command(text)
-    if parsed is None:
-        return NOT_A_COMMAND
-    command, args = parsed
-    kind = DM_KIND if is_dm else GUILD_KIND
-    chat = await core.store.ensure_chat(PLATFORM, channel_id, kind, title,
-                                        core.settings.timezone)  # fmt: skip
-
-    async def is_admin() -> bool:
-        return is_dm or can_manage
-
-    request = Request(command, args, chat, user_id, core.store, core.clock, core.settings,
-                      is_admin)  # fmt: skip
-    return await core.run(request)
-
-
-def _facts(interaction: discord.Interaction) -> dict:
-    """What `handle_command` needs to know about where and by whom an interaction came."""
-    is_dm = interaction.guild_id is None
-    channel = interaction.channel
-    title = getattr(channel, "name", None) or (
-        f"@{interaction.user.name}" if is_dm and interaction.user else None)  # fmt: skip
-    return {
-        "channel_id": int(interaction.channel_id or 0),
-        "is_dm": is_dm,
-        "can_manage": bool(interaction.permissions.manage_channels),
-        "user_id": interaction.user.id if interaction.user else 0,
-        "title": title,
-    }
-
-
-async def answer(core: Core, interaction: discord.Interaction, text: str) -> None:
-    """Run `text` for this interaction and reply to it, deferring first if it is slow."""
-    task = asyncio.ensure_future(handle_command(core, text=text, **_facts(interaction)))
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-    try:
-        if not done:
-            await interaction.response.defer(thinking=True)
-        reply = await task
-        content, view = render(reply)
-        extra = {"view": view} if view is not None else {}
-        if interaction.response.is_done():
-            await interaction.followup.send(content, allowed_mentions=NO_MENTIONS, **extra)
-        else:
-            await interaction.response.send_message(content, allowed_mentions=NO_MENTIONS,
-                                                    **extra)  # fmt: skip
-    except discord.HTTPException as exc:  # the interaction expired, or Discord is down
-        log.warning("could not answer %r in channel %s: %s", text, interaction.channel_id, exc)
-    finally:
-        task.cancel()
-
-
-Suggester = Callable[[Core, str], Awaitable[list[str]]]
-
-
-async def _teams(core: Core) -> list[Target]:
-    return await teams_of(core.store)
-
-
-async def _competitions(core: Core) -> list[Target]:
-    return await competitions_of(core.store)
-
-
-async def suggest_team(core: Core, current: str) -> list[str]:
-    return suggest(current, await _teams(core), MAX_CHOICES)
-
-
-async def suggest_followable(core: Core, current: str) -> list[str]:
-    return suggest(current, await _teams(core) + await _competitions(core), MAX_CHOICES)
-
-
-async def suggest_competition(core: Core, current: str) -> list[str]:
-    return suggest(current, await _competitions(core), MAX_CHOICES)
-
-
-async def suggest_group(core: Core, current: str) -> list[str]:
-    comps = await _competitions(core)
-    groups = sorted({g for c in comps for g in await core.store.groups(c.id)})
-    groups_as_targets = [Target("group", i, g) for i, g in enumerate(groups)]
-    return suggest(current, comps + groups_as_targets, MAX_CHOICES)
-
-
-_ZONES = sorted(portable_zones())  # what /timezone accepts: no host-only names like localtime
-
-
-async def suggest_zone(core: Core, current: str) -> list[str]:
-    wanted = current.strip().casefold().replace(" ", "_")
-    hits = [z for z in _ZONES if z.casefold().startswith(wanted)]
-    hits += [z for z in _ZONES if wanted in z.casefold() and z not in hits]
-    return hits[:MAX_CHOICES]
-
-
-SUGGESTERS: dict[str, Suggester] = {
-    "score": suggest_team, "scorers": suggest_team, "next": suggest_team,
-    "fixtures": suggest_team, "results": suggest_team,
-    "follow": suggest_followable, "unfollow": suggest_followable,
-    "table": suggest_group, "topscorers": suggest_competition, "timezone": suggest_zone,
-}  # fmt: skip
-
-
-def _slash_command(core: Core, name: str, summary: str) -> app_commands.Command:
-    """`/name [option]` → the text `/name value`, handled exactly as on Telegram."""
-    option = OPTIONS.get(name)
-
-    async def callback(interaction: discord.Interaction, **values: str | None) -> None:
-        value = (values.get(option[0]) or "") if option else ""
-        await answer(core, interaction, f"/{name} {value}".strip())
-
-    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                    annotation=discord.Interaction)]  # fmt: skip
-    if option:
-        parameters.append(inspect.Parameter(option[0], inspect.Parameter.KEYWORD_ONLY,
-                                            default=None, annotation=str | None))  # fmt: skip
-        callback.__discord_app_commands_param_description__ = {option[0]: option[1]}  # type: ignore[attr-defined]
-    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    command = app_commands.Command(name=name, description=summary[:100], callback=callback)
-    if option and name in SUGGESTERS:
-        suggester = SUGGESTERS[name]
-
-        async def complete(
-            interaction: discord.Interaction, current: str
-        ) -> list[app_commands.Choice[str]]:
-            names = await suggester(core, current[:100])
-            return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
-
-        command.autocomplete(option[0])(complete)
-    return command
-
-
-def build_tree(client: discord.Client, core: Core) -> app_commands.CommandTree:
-    """Every menu command of COMMANDS as a slash command."""
-    tree = app_commands.CommandTree(client)
-    for command in COMMANDS:
-        if command.menu:
-            tree.add_command(_slash_command(core, command.name, command.summary))
-    return tree
-
-
 class MatchdayDiscord(discord.Client):
     """The Discord client: registers the slash commands and delivers through `core`."""
 
@@ -315,6 +185,7 @@ class MatchdayDiscord(discord.Client):
         self.tree = build_tree(self, core)
         self.logged_in = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self.refusal: str | None = None  # why Discord is off for good, once it is
         # Registered now, not at login: delivery then never spins on rows it has no sender for.
         core.add_sender(DiscordSender(self.http, self.logged_in))
 
@@ -338,6 +209,11 @@ class MatchdayDiscord(discord.Client):
         if custom_id.startswith("/"):
             await answer(self.core, interaction, custom_id)
 
+    @property
+    def runner(self) -> asyncio.Task[None] | None:
+        """The task that holds the connection: done once Discord is off for good."""
+        return self._runner
+
     def start_background(self, token: str) -> asyncio.Task[None]:
         """Log in and hold the gateway connection in a task on the running loop."""
         self._runner = asyncio.create_task(self._run(token), name="discord")
@@ -346,8 +222,11 @@ class MatchdayDiscord(discord.Client):
     async def _run(self, token: str) -> None:
         """Log in, then hold the gateway; failures that leave the client open are retried.
 
-        discord.py reconnects by itself once connected, but not when the very first
-        connection (or the login) fails, e.g. Discord or the network is down at start-up.
+        discord.py reconnects by itself once connected (resuming the session where it can),
+        but not when the very first connection (or the login) fails, e.g. Discord or the
+        network is down at start-up. A refusal (401 at login, or a gateway close code that
+        no retry can fix) ends the Discord front end with one error line; whatever else
+        runs in the process (Telegram, the engine, delivery) carries on.
         """
         delay = 1.0
         while not self.is_closed():
@@ -359,10 +238,13 @@ class MatchdayDiscord(discord.Client):
             except asyncio.CancelledError:
                 raise
             except discord.LoginFailure:
-                log.error("Discord refused DISCORD_BOT_TOKEN: the Discord front end is off")
+                await self._end("Discord refused DISCORD_BOT_TOKEN (401 Unauthorized)")
                 raise
             except discord.PrivilegedIntentsRequired:
-                log.error("Discord wants privileged intents: the Discord front end is off")
+                await self._end("Discord wants privileged intents (gateway close 4014)")
+                raise
+            except discord.ConnectionClosed as exc:  # connect() closed the client: for good
+                await self._end(_refusal(exc.code))
                 raise
             except Exception as exc:
                 if self.is_closed():
@@ -372,13 +254,29 @@ class MatchdayDiscord(discord.Client):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_CAP)
 
-    async def stop(self) -> None:
-        self.core.delivery.senders.pop(PLATFORM, None)
+    async def _end(self, reason: str) -> None:
+        """Discord said no for good: say so once, stop sending, let go of the connection.
+
+        Alerts for Discord channels stay in the ledger (the sender is no longer `ready`, so
+        delivery claims none) for the next start with a token Discord accepts.
+        """
+        self.refusal = reason
+        log.error("%s: the Discord front end is off", reason)
+        self.logged_in.clear()
         await self.close()
+
+    async def stop(self) -> None:
+        """Stop holding the gateway, then close: discord.py's own order (`Client.run`).
+
+        Closing first would let the connect loop, woken by the closed socket, dispatch its
+        'disconnect' event on a client that no longer has a loop to run it on.
+        """
+        self.core.delivery.senders.pop(PLATFORM, None)
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
+        await self.close()
 
 
 async def start_discord(core: Core) -> MatchdayDiscord:
@@ -391,6 +289,7 @@ async def start_discord(core: Core) -> MatchdayDiscord:
     if not token:
         raise SettingsError("DISCORD_BOT_TOKEN is not set")
     use_api_url(core.settings.discord_api_url)
+    use_gateway_url(core.settings.discord_gateway_url)
     client = MatchdayDiscord(core)
     client.start_background(token)
     return client
@@ -409,11 +308,12 @@ async def run_discord(settings: Settings, clock: Clock) -> None:
         with stop_signals() as stopping:
             await core.start_without_job_queue()
             client = await start_discord(core)
-            assert client._runner is not None
+            assert client.runner is not None
             try:  # until the gateway connection ends for good, or SIGTERM/SIGINT
-                await until_either(asyncio.shield(client._runner), stopping)
-            except discord.LoginFailure as exc:
-                raise SettingsError("DISCORD_BOT_TOKEN: Discord refused this token") from exc
+                await until_either(asyncio.shield(client.runner), stopping)
+            except (discord.LoginFailure, discord.ConnectionClosed,
+                    discord.PrivilegedIntentsRequired) as exc:  # fmt: skip
+                raise SettingsError(client.refusal or str(exc)) from exc
     finally:
         await core.stop()  # sends on the wire finish while Discord's HTTP client is open
         await stop_discord(client)

@@ -15,6 +15,7 @@ from handlers.zones import usable_zone
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
 DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
+DEFAULT_DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
 DEFAULT_API_FOOTBALL_URL = "https://v3.football.api-sports.io"
 FEEDS = ("replay", "football-data", "api-football")
 
@@ -44,6 +45,7 @@ class Settings:
     http_transport: str = "aiohttp"
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DEFAULT_DISCORD_API_URL
+    discord_gateway_url: str = DEFAULT_DISCORD_GATEWAY_URL
     ledger_days: float = 30.0
     log_format: str = "text"
     metrics_listen: tuple[str, int] | None = None  # (host, port) for /healthz and /metrics
@@ -119,6 +121,7 @@ class Settings:
             http_transport=transport,
             discord_token=get("DISCORD_BOT_TOKEN"),
             discord_api_url=(get("DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+            discord_gateway_url=_gateway_url(get("DISCORD_GATEWAY_URL")),
             ledger_days=_positive(get("MATCHDAY_LEDGER_DAYS"), "MATCHDAY_LEDGER_DAYS", 30.0),
             log_format=log_format,
             metrics_listen=_listen(get("MATCHDAY_METRICS_LISTEN"), "MATCHDAY_METRICS_LISTEN"),
@@ -173,3 +176,11 @@ def _ids(raw: str | None) -> list[int]:
         return [int(part) for part in (raw or "").replace(" ", "").split(",") if part]
     except ValueError as exc:
         raise SettingsError("MATCHDAY_ADMINS must be comma-separated numeric user ids") from exc
+
+
+def _gateway_url(raw: str | None) -> str:
+    """The websocket gateway as discord.py dials it: a ws(s) URL; it adds the query itself."""
+    url = raw or DEFAULT_DISCORD_GATEWAY_URL
+    if not url.startswith(("wss://", "ws://")):
+        raise SettingsError(f"DISCORD_GATEWAY_URL must be a wss:// or ws:// URL, got {url!r}")
+    return url

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_discord import FakeDiscord
-from tests.test_discord import TOKEN, fast_fake
+from tests.discord_harness import fast_fake
+from tests.fake_discord import TOKEN, FakeDiscord
 
 ROOT = Path(__file__).resolve().parent.parent
 __all__ = ["fast_fake"]
@@ -64,9 +64,11 @@ async def test_console_stops_on_a_signal_while_waiting_for_input(
 async def test_discord_alone_stops_on_sigterm(fast_fake: FakeDiscord, tmp_path: Path) -> None:
     db = tmp_path / "discord.db"
     process = await start(["run"], db, DISCORD_BOT_TOKEN=TOKEN,
-                          DISCORD_API_URL=fast_fake.base_url)  # fmt: skip
+                          DISCORD_API_URL=fast_fake.base_url,
+                          DISCORD_GATEWAY_URL=fast_fake.gateway_url)  # fmt: skip
     try:
-        await fast_fake.wait_for(lambda: fast_fake.commands, timeout=60)  # logged in, serving
+        # Logged in, commands registered, the gateway session up: serving.
+        await fast_fake.wait_for(lambda: fast_fake.commands and fast_fake.gateway.ready())
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(20):
             assert await process.wait() == 0

@@ -159,7 +159,7 @@ def test_the_default_zone_must_load_everywhere(zone: str) -> None:
 
 
 async def test_discord_suggests_only_zones_timezone_accepts() -> None:
-    from bot.discord import suggest_zone
+    from bot.discord_commands import suggest_zone
 
     assert await suggest_zone(None, "local") == []  # type: ignore[arg-type]
     assert (await suggest_zone(None, "bruss"))[0] == "Europe/Brussels"  # type: ignore[arg-type]
