@@ -147,3 +147,13 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return "-".join(re.findall(r"[^\W_]+", plain))
+
+
+def int_or_none(value: object) -> int | None:
+    """A feed's number, or None for anything else (JSON's true/false are not numbers here)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None

@@ -30,7 +30,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds.api_football.errors import ApiFootballDataError
-from feeds.model import Goal, Incident, IncidentKind, MatchState, Pair, Status, TeamRef, fold
+from feeds.model import (
+    Goal,
+    Incident,
+    IncidentKind,
+    MatchState,
+    Pair,
+    Status,
+    TeamRef,
+    fold,
+    int_or_none,
+)
 from feeds.teams import fifa_code
 
 log = logging.getLogger("matchday.feeds.api_football")
@@ -80,22 +90,13 @@ def fixture_id(key: str) -> int | None:
     return int(key[len(KEY_PREFIX) :])
 
 
-def _int(value: object) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
 def _pair(node: object, what: str) -> Pair | None:
     if not isinstance(node, Mapping):
         return None
     home, away = node.get("home"), node.get("away")
     if home is None or away is None:
         return None
-    h, a = _int(home), _int(away)
+    h, a = int_or_none(home), int_or_none(away)
     if h is None or a is None or h < 0 or a < 0:
         raise ApiFootballDataError(f"{what} is not a pair of counts: {dict(node)!r}")
     return h, a
@@ -109,7 +110,7 @@ def _kickoff(fixture: Mapping[str, Any]) -> datetime:
         except ValueError:
             raise ApiFootballDataError(f"fixture.date is not ISO 8601: {raw!r}") from None
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    stamp = _int(fixture.get("timestamp"))
+    stamp = int_or_none(fixture.get("timestamp"))
     if stamp is None:
         raise ApiFootballDataError("fixture without a date or timestamp")
     return datetime.fromtimestamp(stamp, UTC)
@@ -132,7 +133,7 @@ def _team(node: object, where: str) -> tuple[TeamRef, int | None]:
     name = str(node.get("name") or "").strip() or "TBD"
     # v3 fixtures carry no codes; a national team's FIFA code lets the store find the team
     # another source (openfootball, football-data.org) created under another name.
-    return TeamRef(name, fifa_code(name)), _int(node.get("id"))
+    return TeamRef(name, fifa_code(name)), int_or_none(node.get("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,7 @@ def parse_fixture(raw: object) -> Fixture:
     fixture = raw.get("fixture")
     if not isinstance(fixture, Mapping):
         raise ApiFootballDataError("fixture without a 'fixture' object")
-    fid = _int(fixture.get("id"))
+    fid = int_or_none(fixture.get("id"))
     if fid is None or fid <= 0:
         raise ApiFootballDataError("fixture without an id")
     status_node = fixture.get("status") if isinstance(fixture.get("status"), Mapping) else {}
@@ -204,15 +205,15 @@ def parse_fixture(raw: object) -> Fixture:
         full_time=full_time,
         extra_time=extra_time,
         penalties=penalties,
-        minute=_int(status_node.get("elapsed")) if status.in_play else None,
+        minute=int_or_none(status_node.get("elapsed")) if status.in_play else None,
         goals=goals,
         incidents=incidents,
-        added=_int(status_node.get("extra")) if status.in_play else None,
+        added=int_or_none(status_node.get("extra")) if status.in_play else None,
     )
     return Fixture(
         id=fid,
-        league_id=_int(league.get("id")),
-        season=_int(league.get("season")),
+        league_id=int_or_none(league.get("id")),
+        season=int_or_none(league.get("season")),
         status_short=short,
         home_id=home_id,
         away_id=away_id,
@@ -246,10 +247,10 @@ def _events(
             log.warning("API-Football fixture %d: skipping an event that is not an object", fid)
             continue
         time_node = item.get("time") if isinstance(item.get("time"), Mapping) else {}
-        minute = _int(time_node.get("elapsed"))
-        offset = _int(time_node.get("extra")) or 0
+        minute = int_or_none(time_node.get("elapsed"))
+        offset = int_or_none(time_node.get("extra")) or 0
         team = item.get("team")
-        team_id = _int(team.get("id")) if isinstance(team, Mapping) else None
+        team_id = int_or_none(team.get("id")) if isinstance(team, Mapping) else None
         side = 1 if team_id is not None and team_id == home_id else None
         if side is None and team_id is not None and team_id == away_id:
             side = 2

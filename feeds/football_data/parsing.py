@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds.football_data.errors import FootballDataDataError
-from feeds.model import Goal, MatchState, Pair, Status, TeamRef
+from feeds.model import Goal, MatchState, Pair, Status, TeamRef, int_or_none
 
 log = logging.getLogger("matchday.feeds.football_data")
 
@@ -102,15 +102,6 @@ def _sub(a: Pair, b: Pair) -> Pair:
     return a[0] - b[0], a[1] - b[1]
 
 
-def _int_or_none(value: object) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
 def _kickoff(value: object) -> datetime:
     if not isinstance(value, str) or not value:
         raise FootballDataDataError(f"utcDate missing or not a string: {value!r}")
@@ -137,7 +128,7 @@ def _team(node: object) -> tuple[TeamRef, int | None]:
         raise FootballDataDataError(f"team is not an object: {node!r}")
     name = node.get("name") or node.get("shortName") or "TBD"
     tla = node.get("tla") or None
-    return TeamRef(str(name), str(tla) if tla else None), _int_or_none(node.get("id"))
+    return TeamRef(str(name), str(tla) if tla else None), int_or_none(node.get("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +198,13 @@ def _goals(
     for item in raw:
         if not isinstance(item, Mapping):
             raise FootballDataDataError(f"goal is not an object: {item!r}")
-        minute = _int_or_none(item.get("minute"))
+        minute = int_or_none(item.get("minute"))
         if minute is None:
             raise FootballDataDataError(f"goal without a minute: {item!r}")
         kind = str(item.get("type") or "REGULAR").upper()
         own = kind in {"OWN", "OWN_GOAL"}
         team = item.get("team")
-        team_id = _int_or_none(team.get("id")) if isinstance(team, Mapping) else None
+        team_id = int_or_none(team.get("id")) if isinstance(team, Mapping) else None
         by_team = 1 if team_id is not None and team_id == home_id else None
         if by_team is None and team_id is not None and team_id == away_id:
             by_team = 2
@@ -230,7 +221,7 @@ def _goals(
         goal = Goal(
             side=0,
             minute=minute,
-            offset=_int_or_none(item.get("injuryTime")) or 0,
+            offset=int_or_none(item.get("injuryTime")) or 0,
             scorer=str(name) if name else None,
             penalty=kind == "PENALTY",
             own_goal=own,
@@ -267,7 +258,7 @@ def parse_match(raw: Mapping[str, Any]) -> MatchState:
     """One v4 match object -> MatchState. Raises FootballDataDataError on a bad shape."""
     if not isinstance(raw, Mapping):
         raise FootballDataDataError(f"match is not an object: {type(raw).__name__}")
-    match_id = _int_or_none(raw.get("id"))
+    match_id = int_or_none(raw.get("id"))
     if match_id is None:
         raise FootballDataDataError("match without an id")
     status_raw = raw.get("status")
@@ -281,13 +272,13 @@ def parse_match(raw: Mapping[str, Any]) -> MatchState:
     home, home_id = _team(raw.get("homeTeam"))
     away, away_id = _team(raw.get("awayTeam"))
     scores = _scores(raw.get("score"), status)
-    minute = _int_or_none(raw.get("minute")) if status.in_play else None
+    minute = int_or_none(raw.get("minute")) if status.in_play else None
     venue = raw.get("venue")
     return MatchState(
         key=f"fd:{match_id}",
         competition=comp_name,
         stage=humanise_stage(
-            str(raw["stage"]) if raw.get("stage") else None, _int_or_none(raw.get("matchday"))
+            str(raw["stage"]) if raw.get("stage") else None, int_or_none(raw.get("matchday"))
         ),
         kickoff=_kickoff(raw.get("utcDate")),
         home=home,
@@ -301,7 +292,7 @@ def parse_match(raw: Mapping[str, Any]) -> MatchState:
         extra_time=scores.extra_time,
         penalties=scores.penalties,
         minute=minute,
-        added=_int_or_none(raw.get("injuryTime")) if minute is not None else None,
+        added=int_or_none(raw.get("injuryTime")) if minute is not None else None,
         updated=_updated(raw.get("lastUpdated")),
         goals=_goals(raw.get("goals"), home_id, away_id, scores.score),
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from feeds.football_data.errors import FootballDataDataError
-from feeds.football_data.parsing import _int_or_none, _team, humanise_group, humanise_stage
-from feeds.model import TeamRef
+from feeds.football_data.parsing import _team, humanise_group, humanise_stage
+from feeds.model import TeamRef, int_or_none
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ def parse_scorer(raw: Mapping[str, Any]) -> Scorer:
         raise FootballDataDataError("scorer is not an object")
     player = raw.get("player")
     team = raw.get("team")
-    goals = _int_or_none(raw.get("goals"))
+    goals = int_or_none(raw.get("goals"))
     if not isinstance(player, Mapping) or not player.get("name") or goals is None:
         raise FootballDataDataError(f"scorer without a player name or goals: {raw!r}")
     team_name = ""
@@ -75,9 +75,9 @@ def parse_scorer(raw: Mapping[str, Any]) -> Scorer:
         player=str(player["name"]),
         team=team_name,
         goals=goals,
-        penalties=_int_or_none(raw.get("penalties")),
-        assists=_int_or_none(raw.get("assists")),
-        played_matches=_int_or_none(raw.get("playedMatches")),
+        penalties=int_or_none(raw.get("penalties")),
+        assists=int_or_none(raw.get("assists")),
+        played_matches=int_or_none(raw.get("playedMatches")),
     )
 
 
@@ -96,7 +96,7 @@ def parse_standings(raw: Mapping[str, Any]) -> list[StandingsTable]:
                 raise FootballDataDataError("standings row is not an object")
             team, _ = _team(line.get("team"))
             numbers = {
-                field: _int_or_none(line.get(source))
+                field: int_or_none(line.get(source))
                 for field, source in (
                     ("position", "position"),
                     ("played", "playedGames"),
@@ -112,7 +112,7 @@ def parse_standings(raw: Mapping[str, Any]) -> list[StandingsTable]:
             if missing:
                 raise FootballDataDataError(f"standings row for {team.name} lacks {missing}")
             values: dict[str, int] = {k: v for k, v in numbers.items() if v is not None}
-            diff = _int_or_none(line.get("goalDifference"))
+            diff = int_or_none(line.get("goalDifference"))
             if diff is None:
                 diff = values["goals_for"] - values["goals_against"]
             rows.append(StandingsRow(team=team, goal_difference=diff, **values))
