@@ -263,7 +263,11 @@ def build_synthetic(path: Path, scale: dict[str, int], seed: int = 7) -> dict[st
 
 def _flush(db: sqlite3.Connection, match_rows: list, goal_rows: list) -> None:
     db.executemany(f"INSERT INTO matches VALUES ({','.join('?' * 22)})", match_rows)
-    db.executemany("INSERT INTO goals VALUES (?, ?, ?, ?, ?, ?, ?, ?)", goal_rows)
+    db.executemany(
+        "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        goal_rows,
+    )
     match_rows.clear()
     goal_rows.clear()
 
