@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from storage.chats import CHAT_COLUMNS, chat_of
-from storage.store import PendingAlert, Store
-from storage.times import from_db, to_db
+from storage.chats import CHAT_COLUMNS
+from storage.store import PendingAlert, Store, pending_of
+from storage.times import to_db
 
 _ALERT_COLUMNS = "a.id, a.event, a.text, a.expires_at, a.attempts, a.next_attempt_at"
 _JOINED_CHAT = ", ".join("c." + col for col in CHAT_COLUMNS.split(", "))
@@ -40,18 +40,6 @@ WHERE a.status = 'pending'
               WHERE o.chat_id = a.chat_id AND o.status IN ('pending', 'sending'))
 ORDER BY a.id LIMIT ?
 """
-
-
-def _pending(row: Sequence) -> PendingAlert:
-    return PendingAlert(
-        id=row[0],
-        event=row[1],
-        text=row[2],
-        expires_at=from_db(row[3]) if row[3] else None,
-        attempts=row[4],
-        next_attempt_at=row[5],
-        chat=chat_of(row[6:]),
-    )
 
 
 class Ledger:
@@ -95,7 +83,7 @@ class Ledger:
                 await db.executemany(
                     "UPDATE alerts SET status = 'sending' WHERE id = ?", [(r[0],) for r in rows]
                 )
-        return [_pending(row) for row in rows]
+        return [pending_of(row) for row in rows]
 
     async def mark_sent(self, sent: Iterable[tuple[int, int | None]], now: datetime) -> None:
         """A batch of sends the platform accepted, in one transaction (cheap at any rate)."""

@@ -90,6 +90,20 @@ class PendingAlert:
     next_attempt_at: float | None
 
 
+def pending_of(row: Sequence) -> PendingAlert:
+    """A ledger row read with `a.id, a.event, a.text, a.expires_at, a.attempts,
+    a.next_attempt_at` followed by the chat's columns."""
+    return PendingAlert(
+        id=row[0],
+        event=row[1],
+        text=row[2],
+        expires_at=from_db(row[3]) if row[3] else None,
+        attempts=row[4],
+        next_attempt_at=row[5],
+        chat=chat_of(row[6:]),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DueAlerts:
     counts: dict[str, int]  # by platform
@@ -883,17 +897,7 @@ class Store(MatchReads, SourceMatches, ChatsRepository):
             """,
             (limit,),
         )
-        return [
-            PendingAlert(
-                id=row[0],
-                event=row[1],
-                text=row[2],
-                expires_at=from_db(row[3]) if row[3] else None,
-                attempts=row[4],
-                next_attempt_at=row[5],
-                chat=chat_of(row[6:]),
-            )
-            for row in rows
+        return [pending_of(row) for row in rows
         ]
 
     async def ledger_counts(self) -> dict[str, int]:
