@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REQUIRED_ENV = "MATCHDAY_TEST_POSTGRES"  # "required": a missing server fails the tests
+BINDIR_ENV = "MATCHDAY_TEST_PG_BINDIR"  # this folder's server binaries, and no other
 SERVER_USER = "postgres"  # the OS user that runs the server when we are root
 
 
@@ -39,9 +40,12 @@ def required() -> bool:
 
 
 def find_bindir() -> Path:
-    """The folder holding `initdb`, `pg_ctl` and `postgres`: pg_config's answer, Debian's
-    versioned folders (newest first), then PATH."""
+    """The folder holding `initdb`, `pg_ctl` and `postgres`: MATCHDAY_TEST_PG_BINDIR if set,
+    else pg_config's answer, Debian's versioned folders (newest first), then PATH."""
     candidates: list[Path] = []
+    chosen = os.environ.get(BINDIR_ENV)
+    if chosen:
+        return _check([Path(chosen)], f"{BINDIR_ENV}={chosen}")
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
@@ -57,12 +61,16 @@ def find_bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(Path(initdb).resolve().parent)
+    return _check(candidates, "pg_config, /usr/lib/postgresql/*/bin or PATH")
+
+
+def _check(candidates: list[Path], where: str) -> Path:
     for folder in candidates:
         if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
             return folder
     raise ServerUnavailable(
-        "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found via pg_config, "
-        "/usr/lib/postgresql/*/bin or PATH; install Debian's `postgresql` package"
+        f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found via {where}; "
+        "install Debian's `postgresql` package"
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from storage.postgres import (
 )
 from storage.schema import MIGRATIONS as SQLITE_MIGRATIONS
 from storage.schema_pg import LATEST, MIGRATIONS
-from tests.postgres_server import PostgresServer
+from tests.postgres_server import BINDIR_ENV, REQUIRED_ENV, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +82,29 @@ def test_both_engines_know_the_same_schema_versions() -> None:
     # A migration added to one engine and not the other fails here, not in production.
     assert len(SQLITE_MIGRATIONS) == LATEST
     assert sorted(MIGRATIONS) == list(range(7, LATEST + 1))
+
+
+def test_without_server_binaries_the_tests_skip_saying_why_unless_required(
+    tmp_path: Path,
+) -> None:
+    # A machine without PostgreSQL may skip these tests, visibly; CI (required) must fail.
+    env = {k: v for k, v in os.environ.items() if k != REQUIRED_ENV}
+    env[BINDIR_ENV] = str(tmp_path / "no-postgres-here")
+    test = "tests/test_postgres.py::test_migrating_again_changes_nothing"
+
+    def pytest_run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", test],
+            capture_output=True, text=True, timeout=120, cwd=ROOT, env={**env, **extra},
+        )  # fmt: skip
+
+    skipped = pytest_run()
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "1 skipped" in skipped.stdout and "PostgreSQL tests skipped" in skipped.stdout
+    assert f"{REQUIRED_ENV}=required" in skipped.stdout
+    failed = pytest_run(**{REQUIRED_ENV: "required"})
+    assert failed.returncode != 0 and "1 error" in failed.stdout, failed.stdout
+    assert "not found" in failed.stdout
 
 
 # -- on the server ----------------------------------------------------------------------------
