@@ -192,23 +192,26 @@ def rows_changed(status: str) -> int:
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
+def _userinfo(url: str) -> str | None:
+    """`user:password` of a URL: up to its last `@` before any query. A password should be
+    percent-encoded, but one with a raw `@` or `/` is still found whole (better to hide a
+    database name than to show part of a password)."""
+    head = url.split("://", 1)[-1].split("?", 1)[0]
+    return head.rsplit("@", 1)[0] if "@" in head else None
+
+
 def _password(url: str) -> str | None:
-    rest = url.split("://", 1)[-1]
-    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" not in netloc:
-        return None
-    userinfo = netloc.rsplit("@", 1)[0]
-    return userinfo.split(":", 1)[1] if ":" in userinfo else None
+    userinfo = _userinfo(url)
+    return userinfo.split(":", 1)[1] if userinfo and ":" in userinfo else None
 
 
 def redact(url: str) -> str:
     """`url` with its password (in the user part or a `password=` parameter) as `***`."""
-    secret = _password(url)
-    if secret:
-        scheme, rest = url.split("://", 1)
-        userinfo, after = rest.split("@", 1) if "@" in rest.split("/", 1)[0] else ("", rest)
+    userinfo = _userinfo(url)
+    if userinfo is not None and ":" in userinfo:
+        scheme, rest = url.split("://", 1) if "://" in url else ("", url)
         user = userinfo.split(":", 1)[0]
-        url = f"{scheme}://{user}:***@{after}"
+        url = f"{scheme}://{user}:***@{rest[len(userinfo) + 1 :]}"
     return _QUERY_PASSWORD.sub(r"\1***", url)
 
 

@@ -6,6 +6,7 @@ a time), the schema against SQLite's, migrations racing, and the password kept o
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage.db import engine_of
+from storage.db import Database, engine_of
 from storage.postgres import (
     DatabaseUnavailable,
     PostgresDatabase,
@@ -76,6 +77,17 @@ def test_redact_hides_the_password_wherever_the_url_carries_it() -> None:
     assert redact("postgres://bot:p%40ss@db/m?sslmode=require") == "postgres://bot:***@db/m?sslmode=require"
     assert redact("postgresql://db/m?user=bot&password=s3cret") == "postgresql://db/m?user=bot&password=***"
     assert redact("postgresql://bot@db/m") == "postgresql://bot@db/m"
+    # Unencoded @ and / in a password: hidden whole, never in part.
+    assert redact("postgresql://bot:p@ss/w@db:5432/m") == "postgresql://bot:***@db:5432/m"
+
+
+def test_postgres_database_offers_the_seam_as_declared() -> None:
+    for name in ("fetch_all", "fetch_one", "execute", "execute_many", "transaction",
+                 "migrate", "close"):  # fmt: skip
+        ours = inspect.signature(getattr(PostgresDatabase, name)).parameters
+        declared = inspect.signature(getattr(Database, name)).parameters
+        assert list(ours) == list(declared), name
+    assert PostgresDatabase.dialect.engine == "postgresql"
 
 
 def test_both_engines_know_the_same_schema_versions() -> None:
