@@ -348,6 +348,43 @@ async def test_dialect_fragments_answer_as_sqlite_does(db: PostgresDatabase) -> 
     sqlite.close()
 
 
+async def test_the_stores_reminder_queries_run_with_the_dialects_fragments(
+    db: PostgresDatabase,
+) -> None:
+    # The shapes storage/store.py gives json_each and strftime('%s'), in PostgreSQL's words:
+    # a correlated MIN over a chat's leads against kick-off minus a float `now`, a lateral
+    # join over distinct reminder lists, and a scalar subquery without an alias.
+    await _seed_alerts(db, ["goal:1"])
+    await db.execute("UPDATE chats SET reminders = ?", (json.dumps([120, 30, 5]),))
+    await db.execute(
+        "INSERT INTO chats(platform, external_id, kind, timezone, reminders, created_at) "
+        "VALUES ('discord', 7, 'private', 'UTC', 'off', '2018-07-01T00:00:00Z')"
+    )
+    d = db.dialect
+    kickoff_epoch = 1530619200  # 2018-07-03T12:00:00Z, the seeded match's kick-off
+    now = kickoff_epoch - 40 * 60 + 0.5  # 39:59.5 before kick-off
+    (row,) = await db.fetch_all(
+        f"""
+        SELECT (SELECT MIN(j.value) FROM {d.json_array_values("ch.reminders")} j
+                WHERE j.value * 60 >= {d.epoch_seconds("m.kickoff")} - ?)
+        FROM chats ch, matches m WHERE ch.reminders != 'off'
+        """,
+        (now,),
+    )
+    assert row[0] == 120  # 30 * 60 = 1800 < 2399.5 seconds to go: only 120 has come
+    leads = await db.fetch_all(
+        f"SELECT DISTINCT j.value FROM (SELECT DISTINCT reminders FROM chats "
+        f"WHERE active = 1 AND reminders != 'off') r, {d.json_array_values('r.reminders')} j "
+        "ORDER BY 1"
+    )
+    assert [r[0] for r in leads] == [5, 30, 120]
+    longest = await db.fetch_all(
+        f"SELECT external_id, (SELECT MAX(value) FROM {d.json_array_values('reminders')}) "
+        "FROM chats ORDER BY 1"
+    )
+    assert [tuple(r) for r in longest] == [(-1001234567890, 120), (7, None)]
+
+
 async def _count(db: PostgresDatabase, sql: str = "SELECT COUNT(*) FROM meta") -> int:
     row = await db.fetch_one(sql)
     assert row is not None
