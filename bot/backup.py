@@ -4,6 +4,9 @@ SQLite's online backup API copies page by page and restarts a step when a writer
 page it already copied, so the copy is one committed state of the database: every row
 committed before the backup finished, none half-written. The copy is written beside PATH
 and renamed over it only once checked, so a failed backup never leaves a broken file at PATH.
+
+A PostgreSQL store (`MATCHDAY_DB=postgresql://…`) is backed up with PostgreSQL's own tools
+(`pg_dump -Fc`, restored with `pg_restore`); this command says so rather than guess.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from storage.db import engine_of
 
 PAGES_PER_STEP = 1024  # 4 MiB at SQLite's default page size: short read locks, few restarts
 
@@ -31,6 +36,16 @@ class BackupReport:
 
 def backup_database(source: str | Path, target: str | Path) -> BackupReport:
     """Copy `source` to `target` consistently; raises BackupError with a reason otherwise."""
+    try:
+        engine = engine_of(str(source))
+    except ValueError as exc:
+        raise BackupError(str(exc)) from None
+    if engine == "postgresql":  # the URL is not repeated: it may carry a password
+        raise BackupError(
+            "MATCHDAY_DB is a PostgreSQL database; `matchday backup` copies SQLite files. "
+            "Back PostgreSQL up with its own tools: pg_dump -Fc -d \"$MATCHDAY_DB\" -f "
+            "matchday.dump (restore with pg_restore --clean -d \"$MATCHDAY_DB\" matchday.dump)"
+        )
     source, target = Path(source), Path(target)
     if not source.is_file():
         raise BackupError(f"there is no database at {source}")

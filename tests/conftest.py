@@ -1,15 +1,18 @@
 """Shared fixtures: a real SQLite store holding the bundled World Cup 2018, replayed to an
-instant, and helpers that build a `Request` exactly as the chat adapters do."""
+instant, helpers that build a `Request` exactly as the chat adapters do, and a real
+PostgreSQL server (one per test process) with a fresh empty database per test."""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.clock import Clock
@@ -21,6 +24,8 @@ from handlers.alerts import render_alert
 from handlers.base import Reply, Request
 from handlers.commands import dispatch, parse_command
 from storage.store import Store
+from tests.postgres_server import REQUIRED_ENV, PostgresServer, ServerUnavailable, required
+from tests.postgres_server import start_server as start_postgres
 
 NOW = datetime(2018, 7, 3, 12, 0, tzinfo=UTC)
 PLATFORM = "test"
@@ -74,6 +79,64 @@ async def live_store(tmp_path: Path) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for this test process (each xdist worker has its own),
+    stopped at the end. Without server binaries the tests that need it skip, saying why,
+    unless MATCHDAY_TEST_POSTGRES=required (CI): then they fail."""
+    try:
+        server = start_postgres()
+    except ServerUnavailable as exc:
+        if required():
+            pytest.fail(f"{exc} ({REQUIRED_ENV}=required)", pytrace=False)
+        pytest.skip(f"PostgreSQL tests skipped: {exc}; set {REQUIRED_ENV}=required to fail instead")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """The URL of a fresh, empty database on the test server, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    try:
+        yield postgres_server.url(name)
+    finally:
+        admin = await asyncpg.connect(postgres_server.url())
+        try:  # FORCE: a test that left connections open must not keep its database
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The store engine a test runs on: a test asking for `database_url` runs on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """What `MATCHDAY_DB` would hold for a fresh store on `engine`: a SQLite file path in
+    the test's folder, or a fresh PostgreSQL database's URL (the server is only started for
+    the PostgreSQL case)."""
+    if engine == "sqlite":
+        return str(tmp_path / "matchday.db")
+    return str(request.getfixturevalue("postgres_url"))
 
 
 async def make_request(

@@ -104,3 +104,13 @@ def test_json_logs_are_one_object_a_line(tmp_path: Path) -> None:
 def test_unknown_log_format_is_named(tmp_path: Path) -> None:
     done = matchday(["console"], "", tmp_path / "k.db", MATCHDAY_LOG_FORMAT="xml")
     assert done.returncode == 2 and "MATCHDAY_LOG_FORMAT" in done.stderr
+
+
+def test_backup_of_a_postgresql_store_points_to_pg_dump(tmp_path: Path) -> None:
+    url = "postgresql://bot:s3cret-pw@127.0.0.1:1/matchday"
+    done = matchday(["backup", str(tmp_path / "copy.db")], "", url)  # type: ignore[arg-type]
+    assert done.returncode == 1
+    assert "pg_dump -Fc" in done.stderr and "pg_restore" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "s3cret-pw" not in done.stderr + done.stdout
+    assert not (tmp_path / "copy.db").exists()
