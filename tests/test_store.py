@@ -56,7 +56,7 @@ async def ledger(store: Store) -> list[tuple[int, str, str, str]]:
 
 
 async def dump(store: Store) -> list[str]:
-    return [line async for line in store._db.iterdump()]
+    return [line async for line in store.db.connection.iterdump()]
 
 
 @pytest.fixture
