@@ -486,4 +486,4 @@ async def test_a_url_of_another_engine_is_refused_before_anything_is_created(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="mysql:// databases are not supported"):
         await Store.open("mysql://bot@db/matchday")
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240
