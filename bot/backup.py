@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from storage.db import engine_of
+from storage.sqlite import online_backup
 
 PAGES_PER_STEP = 1024  # 4 MiB at SQLite's default page size: short read locks, few restarts
 
@@ -55,18 +55,10 @@ def backup_database(source: str | Path, target: str | Path) -> BackupReport:
         raise BackupError(f"the folder {target.parent} does not exist")
     partial = target.with_name(f".{target.name}.partial")
     try:
-        # Read-only: a backup must never create, migrate or lock the live database for writes.
-        with (
-            closing(_connect(f"file:{source}?mode=ro", uri=True)) as live,
-            closing(_connect(partial)) as copy,
-        ):
-            live.backup(copy, pages=PAGES_PER_STEP)
-            (verdict,) = copy.execute("PRAGMA quick_check").fetchone()
-            if verdict != "ok":
-                raise BackupError(f"the copy failed SQLite's check: {verdict}")
-            matches = _count(copy, "matches")
-            alerts = _count(copy, "alerts")
+        matches, alerts = online_backup(source, partial, PAGES_PER_STEP)
         os.replace(partial, target)
+    except ValueError as exc:
+        raise BackupError(f"the copy failed SQLite's check: {exc}") from exc
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite could not copy {source}: {exc}") from exc
     except OSError as exc:
@@ -75,17 +67,3 @@ def backup_database(source: str | Path, target: str | Path) -> BackupReport:
         partial.unlink(missing_ok=True)
     return BackupReport(target, target.stat().st_size, matches, alerts)
 
-
-def _connect(database: str | Path, *, uri: bool = False) -> sqlite3.Connection:
-    connection = sqlite3.connect(database, uri=uri, timeout=30.0)
-    connection.execute("PRAGMA busy_timeout=30000")
-    return connection
-
-
-def _count(connection: sqlite3.Connection, table: str) -> int:
-    """Rows in `table`, or 0 for a database from before that table existed."""
-    try:
-        (count,) = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-    except sqlite3.OperationalError:
-        return 0
-    return int(count)

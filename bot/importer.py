@@ -21,6 +21,7 @@ from feeds.openfootball import Competition, parse_openfootball_bytes
 from feeds.replay import ReplayFeed
 from feeds.zones import guess_zone
 from handlers.alerts import render_alert
+from storage.db import engine_of
 from storage.store import Store
 
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
@@ -156,7 +157,8 @@ async def run_import(settings: Settings, sources: list[str], zone: str | None = 
 
 async def print_stats(settings: Settings) -> int:
     """The ledger's counts; a database that is not there is said so, not created empty."""
-    if not await asyncio.to_thread(Path(settings.db_path).is_file):
+    sqlite = engine_of(settings.db_path) == "sqlite"
+    if sqlite and not await asyncio.to_thread(Path(settings.db_path).is_file):
         print(
             f"matchday stats: no database at {settings.db_path} (nothing has run there yet; "
             "set MATCHDAY_DB to the bot's database).",

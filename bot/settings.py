@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from handlers.zones import usable_zone
+from storage.db import engine_of
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_FOOTBALL_DATA_URL = "https://api.football-data.org/v4"
@@ -75,6 +76,12 @@ class Settings:
                 f"MATCHDAY_TIMEZONE: unknown time zone {zone!r} (an IANA name such as "
                 "Europe/Brussels)"
             )
+        database = get("MATCHDAY_DB")
+        if database is not None:
+            try:  # a URL of an engine we do not speak: refused before anything is created
+                engine_of(database)
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from exc
         feed = get("MATCHDAY_FEED") or "replay"
         if feed not in FEEDS:
             raise SettingsError("MATCHDAY_FEED must be 'replay', 'football-data' or 'api-football'")
@@ -98,8 +105,8 @@ class Settings:
         return cls(
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
-            db_path=get("MATCHDAY_DB") or "matchday.db",
-            db_given=get("MATCHDAY_DB") is not None,
+            db_path=database or "matchday.db",
+            db_given=database is not None,
             timezone=zone,
             feed=feed,
             football_data_token=get("FOOTBALL_DATA_TOKEN"),

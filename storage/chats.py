@@ -1,7 +1,7 @@
-"""Chats, their settings and their follows: one repository of the store, mixed into `Store`.
+"""Chats, their settings and their follows, behind the Store facade.
 
-It lives apart from `storage/store.py` only to keep each file readable; it shares the store's
-connection, lock and write counters, so callers still see one facade.
+A concern of its own (storage/base.py), sharing the store's database, write transaction and
+reminder counters, so callers still see one facade.
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ import functools
 import json
 import logging
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
+from storage.base import StoreBase
+from storage.db import Connection
 from storage.times import to_db
 
 log = logging.getLogger("matchday.storage")
@@ -98,20 +96,11 @@ def chat_of(row: Sequence) -> Chat:
     )
 
 
-class ChatsRepository:
-    """Chats and follows; `Store` supplies the connection, the lock and the counters."""
-
-    if TYPE_CHECKING:  # provided by Store
-        _db: aiosqlite.Connection
-        _reminder_inputs: int
-
-        def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
-        async def _one(self, sql: str, params: Sequence = ()) -> aiosqlite.Row | None: ...
-        async def _all(self, sql: str, params: Sequence = ()) -> list[aiosqlite.Row]: ...
-        def _chats_changed(self) -> None: ...
+class ChatsRepository(StoreBase):
+    """Chats and follows."""
 
     async def chat(self, platform: str, external_id: int) -> Chat | None:
-        row = await self._one(
+        row = await self.db.fetch_one(
             f"SELECT {CHAT_COLUMNS} FROM chats WHERE platform = ? AND external_id = ?",
             (platform, external_id),
         )
@@ -124,8 +113,8 @@ class ChatsRepository:
         known = await self.chat(platform, external_id)
         if known is not None and known.active and known.title == title and known.kind == kind:
             return known
-        async with self.transaction() as db:
-            await db.execute(
+        async with self.transaction() as tx:
+            await tx.execute(
                 """
                 INSERT INTO chats(platform, external_id, kind, title, timezone, reminders,
                                   created_at)
@@ -142,11 +131,11 @@ class ChatsRepository:
         return chat
 
     async def set_chat_active(self, chat_id: int, active: bool) -> None:
-        async with self.transaction() as db:
-            await db.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
+        async with self.transaction() as tx:
+            await tx.execute("UPDATE chats SET active = ? WHERE id = ?", (int(active), chat_id))
             self._chats_changed()
             if not active:
-                await db.execute(
+                await tx.execute(
                     "UPDATE alerts SET status = 'inactive' "
                     "WHERE chat_id = ? AND status = 'pending'",
                     (chat_id,),
@@ -162,36 +151,37 @@ class ChatsRepository:
         (sent, then in flight, then pending), the supergroup's on a tie, since sends to the
         old id can no longer succeed. Nothing is lost and nothing is sent twice.
         """
-        async with self.transaction() as db:
-            old = await self._one("SELECT platform FROM chats WHERE id = ?", (chat_id,))
+        async with self.transaction() as tx:
+            old = await tx.fetch_one("SELECT platform FROM chats WHERE id = ?", (chat_id,))
             if old is None:
                 return
-            other = await self._one(
+            other = await tx.fetch_one(
                 "SELECT id, active, title FROM chats WHERE platform = ? AND external_id = ?",
                 (old[0], new_external_id),
             )
             if other is not None and other[0] != chat_id:
-                await self._merge_into(db, chat_id, other[0])
-                await db.execute(
-                    "UPDATE chats SET active = MAX(active, ?), title = COALESCE(?, title) "
-                    "WHERE id = ?",
+                await self._merge_into(tx, chat_id, other[0])
+                await tx.execute(
+                    f"UPDATE chats SET active = {tx.dialect.greatest('active', '?')}, "
+                    "title = COALESCE(?, title) WHERE id = ?",
                     (other[1], other[2], chat_id),
                 )
-            await db.execute(
+            await tx.execute(
                 "UPDATE chats SET external_id = ?, kind = 'supergroup' WHERE id = ?",
                 (new_external_id, chat_id),
             )
             self._chats_changed()
 
     @staticmethod
-    async def _merge_into(db: aiosqlite.Connection, keep: int, gone: int) -> None:
+    async def _merge_into(tx: Connection, keep: int, gone: int) -> None:
         """Move chat `gone`'s follows and ledger rows to chat `keep`, then delete `gone`."""
-        await db.execute(
-            "INSERT OR IGNORE INTO follows(chat_id, kind, target_id, created_at) "
-            "SELECT ?, kind, target_id, created_at FROM follows WHERE chat_id = ?",
+        await tx.execute(
+            "INSERT INTO follows(chat_id, kind, target_id, created_at) "
+            "SELECT ?, kind, target_id, created_at FROM follows WHERE chat_id = ? "
+            "ON CONFLICT DO NOTHING",
             (keep, gone),
         )
-        await db.execute(
+        await tx.execute(
             f"""
             DELETE FROM alerts WHERE id IN (
                 SELECT CASE WHEN {_ALERT_RANK.format("k")} > {_ALERT_RANK.format("g")}
@@ -202,41 +192,41 @@ class ChatsRepository:
             """,
             (gone, keep),
         )
-        await db.execute("UPDATE alerts SET chat_id = ? WHERE chat_id = ?", (keep, gone))
-        await db.execute("DELETE FROM chats WHERE id = ?", (gone,))
+        await tx.execute("UPDATE alerts SET chat_id = ? WHERE chat_id = ?", (keep, gone))
+        await tx.execute("DELETE FROM chats WHERE id = ?", (gone,))
 
     async def set_timezone(self, chat_id: int, zone: str) -> None:
         ZoneInfo(zone)  # refuse what we could not render later
-        async with self.transaction() as db:
-            await db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (zone, chat_id))
+        async with self.transaction() as tx:
+            await tx.execute("UPDATE chats SET timezone = ? WHERE id = ?", (zone, chat_id))
 
     async def set_reminders(self, chat_id: int, minutes: Sequence[int]) -> None:
         value = json.dumps(sorted(set(minutes), reverse=True)) if minutes else "off"
-        async with self.transaction() as db:
-            await db.execute("UPDATE chats SET reminders = ? WHERE id = ?", (value, chat_id))
+        async with self.transaction() as tx:
+            await tx.execute("UPDATE chats SET reminders = ? WHERE id = ?", (value, chat_id))
             self._chats_changed()
 
     async def follow(self, chat_id: int, kind: str, target_id: int, now: datetime) -> bool:
         """True when this is a new follow; following twice changes nothing."""
-        async with self.transaction() as db:
-            cur = await db.execute(
+        async with self.transaction() as tx:
+            added = await tx.execute(
                 "INSERT INTO follows(chat_id, kind, target_id, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 (chat_id, kind, target_id, to_db(now)),
             )
             self._reminder_inputs += 1
-            return cur.rowcount > 0
+            return added > 0
 
     async def unfollow(self, chat_id: int, kind: str, target_id: int) -> bool:
-        async with self.transaction() as db:
-            cur = await db.execute(
+        async with self.transaction() as tx:
+            removed = await tx.execute(
                 "DELETE FROM follows WHERE chat_id = ? AND kind = ? AND target_id = ?",
                 (chat_id, kind, target_id),
             )
-            return cur.rowcount > 0
+            return removed > 0
 
     async def follows(self, chat_id: int) -> list[Follow]:
-        rows = await self._all(
+        rows = await self.db.fetch_all(
             """
             SELECT f.kind, f.target_id, COALESCE(t.name, c.name) FROM follows f
             LEFT JOIN teams t ON f.kind = 'team' AND t.id = f.target_id

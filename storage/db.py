@@ -24,7 +24,7 @@ Engine = Literal["sqlite", "postgresql"]
 class Dialect(Protocol):
     """SQL fragments that differ between the engines; everything else is written once."""
 
-    engine: Engine
+    engine: Engine  # also where a planner hint only SQLite has is left out (reads.indexed_by)
 
     def greatest(self, a: str, b: str) -> str:
         """Larger of two scalars: SQLite's two-argument MAX, PostgreSQL's GREATEST."""
@@ -32,7 +32,12 @@ class Dialect(Protocol):
 
     def json_array_values(self, column: str) -> str:
         """A table source of a JSON array column's elements as a column named `value`
-        (SQLite `json_each(col)`, PostgreSQL `jsonb_array_elements_text(col::jsonb)`)."""
+        (SQLite `json_each(col)`, PostgreSQL `jsonb_array_elements_text(col::jsonb)`).
+
+        Callers use it unaliased and name the column bare, cast: `CAST(value AS INTEGER)`
+        (PostgreSQL's elements are text). The only such column is `chats.reminders`: a JSON
+        list, or 'off' (callers filter those rows out first), or a bare number from older
+        rows ('30', one element to SQLite's json_each)."""
         ...
 
     def epoch_seconds(self, iso_text: str) -> str:
@@ -41,7 +46,11 @@ class Dialect(Protocol):
 
 
 class Connection(Protocol):
-    """What a statement runs on: the database itself, or one open write transaction."""
+    """What a statement runs on: the database itself, or one open write transaction.
+
+    Parameters are plain `?` in order (never SQLite's numbered `?1`); booleans are passed
+    as 0/1, since the flag columns are integers in both engines.
+    """
 
     dialect: Dialect
 
@@ -63,7 +72,8 @@ class Database(Connection, Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One write transaction at a time in this process, committed whole or rolled back
-        whole (on any error or cancellation)."""
+        whole (on any error or cancellation). Statements of the transaction, reads that must
+        see its writes included, go through the connection it yields."""
         ...
 
     async def migrate(self) -> None:

@@ -80,7 +80,7 @@ class AdvisoryLocks:
                 held, self._held = self._held, set()
                 self._conn = None
                 if held:
-                    raise LeadershipLost(f"lost the database session holding {sorted(held)}") from exc
+                    raise LeadershipLost(f"lost the session that held {sorted(held)}") from exc
                 raise
             if taken:
                 self._held.add(role)

@@ -1,4 +1,4 @@
-"""The alert ledger as delivery sees it: claim rows to send, then settle each one.
+"""The alert ledger: claim rows to send, settle each one, count, prune and report.
 
 A row is `pending` until a delivery process claims it (`sending`), and leaves `sending` only
 through one of the settle calls here (sent, back to pending for later, failed, expired,
@@ -16,11 +16,30 @@ under `--now`/`--speed`, so backoff and retry budgets run on the same clock as t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from storage.chats import CHAT_COLUMNS
-from storage.store import PendingAlert, Store, pending_of
-from storage.times import to_db
+from storage.base import StoreBase
+from storage.chats import CHAT_COLUMNS, Chat, chat_of
+from storage.times import from_db, to_db
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+# The rarer settled states, exactly as the partial index `alerts_settled` is declared: SQLite
+# uses a partial index only for a query that repeats its WHERE term.
+_RARE = "(status = 'failed' OR status = 'expired' OR status = 'inactive')"
+# How /stats counts each status: each condition is answered by one partial index.
+_COUNTED = {
+    "pending": "status = 'pending'",
+    "sending": "status = 'sending'",
+    "sent": "status = 'sent'",
+    "failed": f"{_RARE} AND status = 'failed'",
+    "expired": f"{_RARE} AND status = 'expired'",
+    "inactive": f"{_RARE} AND status = 'inactive'",
+}
+LEDGER_STATUSES = tuple(_COUNTED)
 
 _ALERT_COLUMNS = "a.id, a.event, a.text, a.expires_at, a.attempts, a.next_attempt_at"
 _JOINED_CHAT = ", ".join("c." + col for col in CHAT_COLUMNS.split(", "))
@@ -32,8 +51,9 @@ _JOINED_CHAT = ", ".join("c." + col for col in CHAT_COLUMNS.split(", "))
 # next event's rows start.
 _CLAIMABLE = f"""
 SELECT {_ALERT_COLUMNS}, {_JOINED_CHAT}
-FROM alerts a CROSS JOIN chats c ON c.id = a.chat_id  -- in id order, by alerts_pending
-WHERE a.status = 'pending'
+FROM alerts a CROSS JOIN chats c  -- in id order, by alerts_pending
+WHERE c.id = a.chat_id
+  AND a.status = 'pending'
   AND c.platform IN ({{platforms}})
   AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
   AND a.id = (SELECT MIN(o.id) FROM alerts o
@@ -42,8 +62,125 @@ ORDER BY a.id LIMIT ?
 """
 
 
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    id: int
+    chat: Chat
+    event: str
+    text: str
+    expires_at: datetime | None
+    attempts: int
+    next_attempt_at: float | None
+
+
+def pending_of(row: Sequence) -> PendingAlert:
+    """A ledger row read with `a.id, a.event, a.text, a.expires_at, a.attempts,
+    a.next_attempt_at` followed by the chat's columns."""
+    return PendingAlert(
+        id=row[0],
+        event=row[1],
+        text=row[2],
+        expires_at=from_db(row[3]) if row[3] else None,
+        attempts=row[4],
+        next_attempt_at=row[5],
+        chat=chat_of(row[6:]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlerts:
+    counts: dict[str, int]  # by platform
+    oldest_seconds: float  # clock seconds since the oldest of them was queued
+
+
+class LedgerReports(StoreBase):
+    """The ledger as the store reports on it and keeps it small (/stats, health, pruning)."""
+
+    async def pending_alerts(self, limit: int = 500) -> list[PendingAlert]:
+        rows = await self.db.fetch_all(
+            f"""
+            SELECT {_ALERT_COLUMNS}, {_JOINED_CHAT}
+            FROM alerts a JOIN chats c ON c.id = a.chat_id
+            WHERE a.status = 'pending' ORDER BY a.id LIMIT ?
+            """,
+            (limit,),
+        )
+        return [pending_of(row) for row in rows]
+
+    async def ledger_counts(self) -> dict[str, int]:
+        """Rows per status and inactive chats, each read from a partial index, in one trip.
+
+        Never a scan of the ledger: /stats shares the one database connection with delivery.
+        """
+        counted = _COUNTED.values()
+        counts = ", ".join(f"(SELECT COUNT(*) FROM alerts WHERE {where})" for where in counted)
+        row = await self.db.fetch_one(
+            f"SELECT {counts}, (SELECT COUNT(*) FROM chats WHERE active = 0)"
+        )
+        assert row is not None
+        return dict(zip((*_COUNTED, "inactive_chats"), row, strict=True))
+
+    async def prune_ledger(self, older_than: datetime, now: datetime, batch: int) -> int:
+        """Delete up to `batch` settled rows (sent, failed, expired) settled before `older_than`.
+
+        Small batches, each its own short transaction, so pruning a long history never holds
+        the write lock that a goal's fan-out is waiting for. A reminder's row stays until its
+        kick-off has passed: while it is due, that row is what stops it being queued again.
+        """
+        old, current = to_db(older_than), to_db(now)
+        async with self.transaction() as tx:
+            return await tx.execute(
+                f"""
+                DELETE FROM alerts WHERE id IN (
+                    SELECT id FROM alerts WHERE status = 'sent' AND sent_at < ?
+                      AND (expires_at IS NULL OR expires_at < ?)
+                    UNION ALL
+                    SELECT id FROM alerts WHERE {_RARE} AND status IN ('failed', 'expired')
+                      AND created_at < ? AND (expires_at IS NULL OR expires_at < ?)
+                    LIMIT ?)
+                """,
+                (old, current, old, current, batch),
+            )
+
+    async def sent_per_second(
+        self, now: datetime, window: timedelta = timedelta(minutes=1)
+    ) -> float:
+        """The recent send rate, from the ledger itself so any process can report it."""
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) FROM alerts WHERE status = 'sent' AND sent_at > ?",
+            (to_db(now - window),),
+        )
+        return (row[0] if row else 0) / window.total_seconds()
+
+    async def due_alerts(self, platforms: Sequence[str], now: datetime) -> DueAlerts:
+        """Pending rows that could go now for these platforms: what health and metrics watch."""
+        if not platforms:
+            return DueAlerts({}, 0.0)
+        marks = ", ".join("?" * len(platforms))
+        rows = await self.db.fetch_all(
+            f"""
+            SELECT c.platform, COUNT(*), MIN(a.created_at)
+            FROM alerts a JOIN chats c ON c.id = a.chat_id
+            WHERE a.status = 'pending' AND c.platform IN ({marks})
+              AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
+            GROUP BY c.platform
+            """,
+            (*platforms, now.timestamp()),  # backoffs are on the bot's clock (see above)
+        )
+        oldest = min((from_db(row[2]) for row in rows), default=now)
+        return DueAlerts({row[0]: row[1] for row in rows}, max(0.0, (now - oldest).total_seconds()))
+
+    async def last_errors(self, limit: int = 5) -> list[tuple[int, str, str]]:
+        rows = await self.db.fetch_all(
+            "SELECT a.chat_id, a.event, a.last_error FROM alerts a "
+            "WHERE a.last_error IS NOT NULL ORDER BY a.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+
 class Ledger:
-    """Claims and settlements of alert rows, on the store's one connection and write lock."""
+    """Claims and settlements of alert rows, in the store's write transactions."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -58,14 +195,13 @@ class Ledger:
         """
         marks = ", ".join("?" * len(platforms))
         chats = f"SELECT id FROM chats WHERE platform IN ({marks})"
-        async with self.store.transaction() as db:
-            cur = await db.execute(
+        async with self.store.transaction() as tx:
+            reset = await tx.execute(
                 f"UPDATE alerts SET status = 'pending', next_attempt_at = NULL "
                 f"WHERE status = 'sending' AND chat_id IN ({chats})",
                 tuple(platforms),
             )
-            reset = cur.rowcount
-            await db.execute(
+            await tx.execute(
                 f"UPDATE alerts SET next_attempt_at = ? WHERE status = 'pending' "
                 f"AND next_attempt_at > ? AND chat_id IN ({chats})",
                 (now, now + cap, *platforms),
@@ -77,10 +213,10 @@ class Ledger:
         if not platforms or limit <= 0:
             return []
         sql = _CLAIMABLE.format(platforms=", ".join("?" * len(platforms)))
-        async with self.store.transaction() as db:
-            rows = list(await db.execute_fetchall(sql, (*platforms, now, limit)))
+        async with self.store.transaction() as tx:
+            rows = await tx.fetch_all(sql, (*platforms, now, limit))
             if rows:
-                await db.executemany(
+                await tx.execute_many(
                     "UPDATE alerts SET status = 'sending' WHERE id = ?", [(r[0],) for r in rows]
                 )
         return [pending_of(row) for row in rows]
@@ -88,8 +224,8 @@ class Ledger:
     async def mark_sent(self, sent: Iterable[tuple[int, int | None]], now: datetime) -> None:
         """A batch of sends the platform accepted, in one transaction (cheap at any rate)."""
         stamp = to_db(now)
-        async with self.store.transaction() as db:
-            await db.executemany(
+        async with self.store.transaction() as tx:
+            await tx.execute_many(
                 "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = ?, "
                 "next_attempt_at = NULL, attempts = attempts + 1 WHERE id = ?",
                 [(stamp, message_id, alert_id) for alert_id, message_id in sent],
@@ -104,8 +240,8 @@ class Ledger:
         params = [(at, error[:500] if error else None, int(attempt), i) for i in alert_ids]
         if not params:
             return
-        async with self.store.transaction() as db:
-            await db.executemany(
+        async with self.store.transaction() as tx:
+            await tx.execute_many(
                 "UPDATE alerts SET status = 'pending', next_attempt_at = ?, "
                 "last_error = COALESCE(?, last_error), attempts = attempts + ? "
                 "WHERE id = ? AND status = 'sending'",
@@ -114,8 +250,8 @@ class Ledger:
 
     async def settle(self, alert_id: int, status: str, error: str) -> None:
         """A row that will not be sent: failed, expired, or its chat is gone (inactive)."""
-        async with self.store.transaction() as db:
-            await db.execute(
+        async with self.store.transaction() as tx:
+            await tx.execute(
                 "UPDATE alerts SET status = ?, last_error = ?, next_attempt_at = NULL, "
                 "attempts = attempts + 1 WHERE id = ?",
                 (status, error[:500], alert_id),
@@ -123,5 +259,5 @@ class Ledger:
 
     async def claimed(self) -> int:
         """Rows in `sending` now (for /stats and tests: never more than the send slots)."""
-        row = await self.store._one("SELECT COUNT(*) FROM alerts WHERE status = 'sending'")
+        row = await self.store.db.fetch_one("SELECT COUNT(*) FROM alerts WHERE status = 'sending'")
         return row[0] if row else 0

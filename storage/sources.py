@@ -2,30 +2,23 @@
 
 `matches` holds what the bot has observed by its clock; `source_matches` holds what a file
 says happened, so the replay feed can tell every imported competition on any clock (a
-console started at 2018-07-20 must not know the 2022 World Cup). Kept apart from store.py,
-whose other half is the live write path.
+console started at 2018-07-20 must not know the 2022 World Cup). Kept apart from matches.py,
+the live write path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
-
-import aiosqlite
+from collections.abc import Iterable, Sequence
 
 from feeds.codec import decode_match, encode_match
 from feeds.model import MatchState
+from storage.base import StoreBase
 
 SOURCES_VERSION = "sources.version"
 
 
-class SourceMatches:
-    """Mixin for Store: reads and writes `source_matches` (see the module docstring)."""
-
-    # Provided by Store.
-    transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]]
-    _all: Callable[..., Awaitable[list[aiosqlite.Row]]]
-    get_meta: Callable[[str], Awaitable[str | None]]
+class SourceMatches(StoreBase):
+    """Reads and writes `source_matches` (see the module docstring)."""
 
     async def save_sources(self, matches: Iterable[MatchState]) -> int:
         """Store a file's matches as the truth to replay; returns how many are new or changed.
@@ -39,23 +32,23 @@ class SourceMatches:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for key, state in await self._all(
+            for key, state in await self.db.fetch_all(
                 f"SELECT key, state FROM source_matches WHERE key IN ({marks})", chunk
             ):
                 known[key] = state
         fresh = [row for row in rows if known.get(row[0]) != row[2]]
         if not fresh:
             return 0
-        async with self.transaction() as db:
-            await db.executemany(
+        async with self.transaction() as tx:
+            await tx.execute_many(
                 "INSERT INTO source_matches(key, competition, state) VALUES (?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET competition = excluded.competition, "
                 "state = excluded.state",
                 fresh,
             )
-            await db.execute(
+            await tx.execute(
                 "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
                 (SOURCES_VERSION,),
             )
         return len(fresh)
@@ -66,11 +59,11 @@ class SourceMatches:
 
     async def from_source(self, key: str) -> bool:
         """Whether the match is told from an imported file (not observed from a live feed)."""
-        return bool(await self._all("SELECT 1 FROM source_matches WHERE key = ?", (key,)))
+        return bool(await self.db.fetch_all("SELECT 1 FROM source_matches WHERE key = ?", (key,)))
 
     async def source_matches(self) -> list[MatchState]:
         """Every stored source match, in kick-off order."""
-        rows = await self._all("SELECT state FROM source_matches")
+        rows = await self.db.fetch_all("SELECT state FROM source_matches")
         return sorted((decode_match(row[0]) for row in rows), key=lambda m: (m.kickoff, m.key))
 
 

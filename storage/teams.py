@@ -9,20 +9,39 @@ are unique: "Korea Republic" (KOR) is the "South Korea" already known.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-
-import aiosqlite
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from feeds.model import TeamRef, fold
 from feeds.teams import team_key
+from storage.db import Connection
 
 NATIONAL = "international"
 
-Query = Callable[[str, Sequence[object]], Awaitable[list[aiosqlite.Row]]]
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: int
+    name: str
+    code: str | None
+    folded: str
+    scope: str = ""
+    aliases: tuple[str, ...] = ()  # other names sources gave it ("Korea Republic")
+
+
+@dataclass(frozen=True, slots=True)
+class Competition:
+    id: int
+    slug: str
+    name: str
+
+    @property
+    def folded(self) -> str:
+        return self.slug
 
 
 async def find_team(
-    query: Query, team: TeamRef, keyed: Mapping[str, tuple[int, str | None]] | None = None
+    db: Connection, team: TeamRef, keyed: Mapping[str, tuple[int, str | None]] | None = None
 ) -> tuple[int | None, bool]:
     """The id of the stored team `team` is (None: a new team), and whether the stored row
     should take the team's scope, code or name (it was recorded before they were known).
@@ -30,7 +49,7 @@ async def find_team(
     `keyed` maps feeds/teams.py's `team_key` ("Arsenal FC" and "Arsenal" alike) to stored
     teams: a last resort, taken only within the same scope (or where one side has none)."""
     folded, scope = fold(team.name), team.scope or ""
-    rows = await query(
+    rows = await db.fetch_all(
         "SELECT id, code, scope FROM teams WHERE folded = ? AND placeholder = ?",
         (folded, int(team.placeholder)),
     )
@@ -46,7 +65,7 @@ async def find_team(
     elif len(rows) == 1:  # a source that does not say its scope: the only team so named
         return int(rows[0][0]), bool(team.code and not rows[0][1])
     if scope == NATIONAL and team.code and not team.placeholder:
-        coded = await query(
+        coded = await db.fetch_all(
             "SELECT id FROM teams WHERE scope = ? AND code = ? AND placeholder = 0",
             (NATIONAL, team.code),
         )
@@ -54,7 +73,7 @@ async def find_team(
             return int(coded[0][0]), True  # the row learns this name (team_names)
     hit = (keyed or {}).get(team_key(team.name)) if not team.placeholder else None
     if hit is not None:
-        rows = await query("SELECT scope FROM teams WHERE id = ?", (hit[0],))
+        rows = await db.fetch_all("SELECT scope FROM teams WHERE id = ?", (hit[0],))
         other = rows[0][0] if rows else ""
         if not scope or not other or other == scope:
             return hit[0], True
@@ -62,13 +81,12 @@ async def find_team(
 
 
 async def team_id(
-    db: aiosqlite.Connection,
-    query: Query,
+    db: Connection,
     team: TeamRef,
     keyed: Mapping[str, tuple[int, str | None]] | None = None,
 ) -> tuple[int, bool]:
     """The stored team's id, adding or completing its row; True when a row was written."""
-    found, complete = await find_team(query, team, keyed)
+    found, complete = await find_team(db, team, keyed)
     if found is not None:
         if complete:
             await db.execute(
@@ -82,8 +100,10 @@ async def team_id(
                 (fold(team.name), team.name, found, fold(team.name)),
             )
         return found, complete
-    cur = await db.execute(
-        "INSERT INTO teams(name, folded, code, scope, placeholder) VALUES (?, ?, ?, ?, ?)",
-        (team.name, fold(team.name), team.code, team.scope or "", team.placeholder),
+    row = await db.fetch_one(
+        "INSERT INTO teams(name, folded, code, scope, placeholder) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id",
+        (team.name, fold(team.name), team.code, team.scope or "", int(team.placeholder)),
     )
-    return int(cur.lastrowid), True  # type: ignore[arg-type]
+    assert row is not None
+    return int(row[0]), True

@@ -80,6 +80,24 @@ def test_stats_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path)
     assert not db.exists() and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", [["run"], ["import", "nothing.json"], ["stats"]])
+def test_a_database_url_of_another_engine_is_refused(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """MATCHDAY_DB takes a SQLite path or a postgresql:// URL; anything else is named and
+    refused before a file of that name (or anything else) is created."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *command],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "MATCHDAY_DB": "mysql://bot@db/matchday",
+             "TELEGRAM_BOT_TOKEN": "123:abc"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "MATCHDAY_DB: mysql:// databases are not supported" in done.stderr
+    assert "postgresql://" in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_readme_demo_works_every_time(tmp_path: Path) -> None:
     """--now without MATCHDAY_DB runs on a throwaway copy: following Japan and watching the
     goals works on the second run as on the first, and the real database is untouched."""

@@ -49,7 +49,7 @@ async def seed(store: Store, channel_id: int, count: int, kind: str = GUILD_KIND
     match = await store._one("SELECT id FROM matches ORDER BY id LIMIT 1")
     assert match is not None
     async with store.transaction() as db:
-        await db.executemany(
+        await db.execute_many(
             "INSERT INTO alerts(chat_id, match_id, event, text, created_at) VALUES (?,?,?,?,?)",
             [(chat.id, match[0], f"goal:{channel_id}:{i}",
               f"⚽ Goal {i:02d} — <b>Japan</b> &amp; friends_{i}", "2018-07-02T19:05:00Z")

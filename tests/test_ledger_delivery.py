@@ -52,7 +52,7 @@ async def seed(store: Store, platform: str, chat_ids: range, events: int = 1) ->
         chats.append(await store.ensure_chat(platform, external, kind, f"chat {external}", "UTC"))
     async with store.transaction() as db:
         for event in range(events):
-            await db.executemany(
+            await db.execute_many(
                 "INSERT INTO alerts(chat_id, match_id, event, text, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 [(c.id, match[0], f"e{event}", f"event {event} for {c.external_id}",

@@ -119,11 +119,11 @@ async def test_retention_setting() -> None:
 async def plans(store: Store, action: object) -> list[str]:
     """EXPLAIN QUERY PLAN of every statement `action` runs on the store's connection."""
     statements: list[str] = []
-    await store._db.set_trace_callback(statements.append)
+    await store.db.connection.set_trace_callback(statements.append)
     try:
         await action()  # type: ignore[operator]
     finally:
-        await store._db.set_trace_callback(None)
+        await store.db.connection.set_trace_callback(None)
     details = []
     for sql in statements:
         if sql.split()[0].upper() in {"SELECT", "UPDATE", "DELETE", "WITH"}:

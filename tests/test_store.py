@@ -56,7 +56,7 @@ async def ledger(store: Store) -> list[tuple[int, str, str, str]]:
 
 
 async def dump(store: Store) -> list[str]:
-    return [line async for line in store._db.iterdump()]
+    return [line async for line in store.db.connection.iterdump()]
 
 
 @pytest.fixture
@@ -478,3 +478,12 @@ async def test_a_first_version_database_is_upgraded_in_place(tmp_path: Path) -> 
     group_h = {row[0]: row for row in tables["Group H"]}
     assert group_h["Japan"] == ("Japan", 3, 1, 1, 1, 4, 4)
     assert group_h["Colombia"][1:5] == (3, 2, 0, 1)
+
+
+async def test_a_url_of_another_engine_is_refused_before_anything_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="mysql:// databases are not supported"):
+        await Store.open("mysql://bot@db/matchday")
+    assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240

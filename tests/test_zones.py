@@ -105,7 +105,7 @@ async def test_timezone_refuses_what_would_not_load_everywhere(
 
 async def test_replies_in_a_chat_with_a_broken_zone_fall_back_to_utc(store: Store) -> None:
     await ask(store, "/settings")
-    await store._db.execute("UPDATE chats SET timezone = ? WHERE external_id = 100", (BROKEN,))
+    await store.db.execute("UPDATE chats SET timezone = ? WHERE external_id = 100", (BROKEN,))
     text = plain_text((await ask(store, "/next Brazil")).text)
     assert "18:00 UTC" in text  # Brazil v Belgium, 6 July 18:00Z
 
@@ -117,7 +117,7 @@ async def test_reminder_for_a_broken_zone_is_queued_in_utc_beside_the_others(
     for c in (broken, fine):
         await follow(store, c, "Belgium")
     gone = "Europe/Gone-for-reminders"  # not yet logged by this process: logged once a name
-    await store._db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (gone, broken.id))
+    await store.db.execute("UPDATE chats SET timezone = ? WHERE id = ?", (gone, broken.id))
     with caplog.at_level(logging.WARNING, logger="matchday.storage"):
         assert await store.queue_due_reminders(at(6, 17, 30), render_alert) == 2
     texts = {row[0]: row[1] for row in await store._all("SELECT chat_id, text FROM alerts")}
@@ -167,7 +167,7 @@ async def test_discord_suggests_only_zones_timezone_accepts() -> None:
 
 async def test_settings_says_when_the_stored_zone_no_longer_loads(store: Store) -> None:
     await ask(store, "/settings")
-    await store._db.execute("UPDATE chats SET timezone = ? WHERE external_id = 100", (BROKEN,))
+    await store.db.execute("UPDATE chats SET timezone = ? WHERE external_id = 100", (BROKEN,))
     text = plain_text((await ask(store, "/settings")).text)
     assert f"Time zone: {BROKEN} — not a zone this bot can load any more" in text
     assert "times are shown in UTC" in text
