@@ -235,7 +235,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    try:
+        await query.answer()  # stops the button's spinner; the reply below is the answer
+    except BadRequest as exc:
+        # Pressed while the bot was down or busy: Telegram's window to answer has passed
+        # ("query is too old"). The press is still a command the user wants answered.
+        log.info("button press in chat %s not acknowledged: %s", query.from_user.id, exc.message)
     message = query.message
     if not isinstance(message, Message) or not query.data:
         return
