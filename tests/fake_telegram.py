@@ -25,6 +25,7 @@ or use the ``fake_telegram`` fixture defined at the bottom of this module.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
+import pytest
 import pytest_asyncio
 from aiohttp import web
 
@@ -45,9 +47,11 @@ __all__ = [
     "FakeError",
     "FakeTelegram",
     "HtmlParseError",
+    "ManualClock",
     "Recorded",
     "SentMessage",
     "fake_telegram",
+    "lenient",
     "parse_telegram_html",
 ]
 
@@ -58,7 +62,10 @@ DEFAULT_TOKEN = "123456:TEST-TOKEN-abc"
 DEFAULT_BOT_USERNAME = "matchday_test_bot"
 #: Sender used for group messages when the test does not name one.
 DEFAULT_GROUP_USER_ID = 424242
-MAX_TEXT_LENGTH = 4096
+MAX_TEXT_LENGTH = 4096  # UTF-16 code units of the visible text, after entity parsing
+#: Seconds a callback query can still be answered. Telegram does not document the window;
+#: clients give up waiting after about 15 s and answers later than that are refused.
+CALLBACK_QUERY_TTL = 15.0
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_BUTTONS = 100
 
@@ -193,6 +200,20 @@ class SentMessage:
     time: float
 
 
+class ManualClock:
+    """Monotonic seconds that move only when the test says so (``FakeTelegram(clock=...)``):
+    flood control and query expiry are then tested by stepping time, never by sleeping."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class _Fault:
     error: FakeError
@@ -220,8 +241,31 @@ class _TokenBucket:
             return math.inf
         return (1 - self.tokens) / self.rate
 
-    def take(self) -> None:
+    def take(self, now: float) -> None:
         self.tokens -= 1
+
+
+class _SlidingWindow:
+    """At most ``limit`` sends in any ``window`` seconds: "20 messages a minute to a group"
+    (a token bucket would let a steady sender through 20 + 20 in its first minute)."""
+
+    def __init__(self, limit: float, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.sends: collections.deque[float] = collections.deque()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until the oldest send in the window leaves it (0 if there is room)."""
+        while self.sends and self.sends[0] <= now - self.window:
+            self.sends.popleft()
+        if len(self.sends) < self.limit:
+            return 0.0
+        if self.limit < 1:
+            return math.inf
+        return self.sends[0] + self.window - now
+
+    def take(self, now: float) -> None:
+        self.sends.append(now)
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,13 +568,23 @@ class FakeTelegram:
         bot_username: str = DEFAULT_BOT_USERNAME,
         *,
         bot_first_name: str = "Matchday Test Bot",
-        enforce_limits: bool = False,
+        enforce_limits: bool = True,
         overall_per_second: float = 30.0,
         group_per_minute: float = 20.0,
         chat_per_second: float = 1.0,
         chat_burst: int = 3,
         limited_methods: set[str] | None = None,
+        refuse_unknown_chats: bool = True,
+        callback_query_ttl: float | None = CALLBACK_QUERY_TTL,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Strict by default, like Telegram: flood control, unknown chats refused, callback
+        queries expiring. A test that needs one of them off says so where it builds the fake
+        (``enforce_limits=False``, ``refuse_unknown_chats=False``, ``callback_query_ttl=None``).
+
+        ``clock`` (monotonic seconds) drives flood control and query expiry, so a test can
+        step time by hand instead of sleeping.
+        """
         self.token = token
         head = token.split(":", 1)[0]
         self.bot_id = int(head) if head.isdigit() else 123456
@@ -541,6 +595,7 @@ class FakeTelegram:
             "first_name": bot_first_name,
             "username": bot_username,
         }
+        self.clock = clock
         # Flood control (mutable at runtime).
         self.enforce_limits = enforce_limits
         self.overall_per_second = overall_per_second
@@ -548,9 +603,13 @@ class FakeTelegram:
         self.chat_per_second = chat_per_second
         self.chat_burst = chat_burst
         self.limited_methods: set[str] = (
-            set(limited_methods) if limited_methods is not None else {"sendMessage"}
+            set(limited_methods)
+            if limited_methods is not None
+            else {"sendMessage", "editMessageText"}
         )
         self.too_many_requests = 0
+        self.refuse_unknown_chats = refuse_unknown_chats
+        self.callback_query_ttl = callback_query_ttl
         # Recordings.
         self.requests: list[Recorded] = []
         self.sent: list[SentMessage] = []
@@ -566,12 +625,13 @@ class FakeTelegram:
         self._users: dict[int, JSON] = {}
         self._messages: dict[tuple[int, int], JSON] = {}
         self._next_message_id: dict[int, int] = {}
-        self._pending_callbacks: set[str] = set()
+        self._pending_callbacks: dict[str, float] = {}  # query id -> when it was pressed
         self._updates: list[JSON] = []
         self._next_update_id = 100_000
         self._callback_ids = itertools.count(7_000_000_000)
         self._faults: list[_Fault] = []
         self._buckets: dict[tuple[str, int], _TokenBucket] = {}
+        self._group_windows: dict[int, _SlidingWindow] = {}
         self._pollers: list[asyncio.Event] = []
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
@@ -657,8 +717,23 @@ class FakeTelegram:
         else:
             self._creators.pop(chat_id, None)
 
+    def register_chat(
+        self, chat_id: int, chat_type: str | None = None, title: str | None = None
+    ) -> None:
+        """Make a chat known, as if it had talked to the bot before the test began.
+
+        Sends to a chat the fake has never seen answer "chat not found", as on Telegram.
+        """
+        self._chat(chat_id, chat_type, title)
+
+    def register_chats(self, chat_ids: list[int]) -> None:
+        """:meth:`register_chat` for each id, typed by its range."""
+        for chat_id in chat_ids:
+            self._chat(chat_id)
+
     def block(self, chat_id: int) -> None:
         """Every later send to the chat answers 403 (user blocked the bot / bot kicked)."""
+        self._chat(chat_id)  # a chat that blocked the bot is one Telegram knows
         self._blocked.add(chat_id)
 
     def unblock(self, chat_id: int) -> None:
@@ -833,8 +908,13 @@ class FakeTelegram:
         chat_type: str | None = None,
         title: str | None = None,
         username: str | None = None,
+        age: float = 0.0,
     ) -> JSON:
-        """A user presses an inline button on a bot message (default: the latest one)."""
+        """A user presses an inline button on a bot message (default: the latest one).
+
+        ``age`` backdates the press: a query pressed while the bot was down is already
+        older than Telegram's answer window when the bot reads it.
+        """
         chat = self._chat(chat_id, chat_type, title)
         sender = self._sender(chat, user_id, username, None)
         if message_id is None:
@@ -857,7 +937,7 @@ class FakeTelegram:
             }
             self._store(message)
         query_id = str(next(self._callback_ids))
-        self._pending_callbacks.add(query_id)
+        self._pending_callbacks[query_id] = self.clock() - age
         return self.push_update(
             {
                 "callback_query": {
@@ -1090,6 +1170,9 @@ class FakeTelegram:
             if fault is not None and fault.kind == "drop":
                 return self._drop(request, record)
             if fault is not None and fault.kind == "error":
+                new_chat = (fault.parameters or {}).get("migrate_to_chat_id")
+                if isinstance(new_chat, int):  # the supergroup exists on Telegram from now on
+                    self._chat(new_chat, "supergroup")
                 raise FakeApiError(fault.status, fault.description, fault.parameters)
             if fault is not None and fault.kind == "raw":
                 record.status = fault.status
@@ -1184,8 +1267,12 @@ class FakeTelegram:
         return value
 
     def _chat_id(self, params: JSON) -> int:
+        """The request's chat; one Telegram never saw is "chat not found" (when strict)."""
         chat_id = self._int_param(params, "chat_id", "chat_id is empty")
         if chat_id == 0:
+            raise _bad_request("chat not found")
+        known = chat_id in self._chats or chat_id in self._migrated
+        if self.refuse_unknown_chats and not known:
             raise _bad_request("chat not found")
         return chat_id
 
@@ -1208,7 +1295,7 @@ class FakeTelegram:
     def _bucket(self, key: tuple[str, int], capacity: float, rate: float) -> _TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None or bucket.capacity != capacity or bucket.rate != rate:
-            bucket = _TokenBucket(capacity, rate, time.monotonic())
+            bucket = _TokenBucket(capacity, rate, self.clock())
             self._buckets[key] = bucket
         return bucket
 
@@ -1218,16 +1305,17 @@ class FakeTelegram:
             m.lower() for m in self.limited_methods
         }:
             return
-        buckets = [self._bucket(("overall", 0), self.overall_per_second, self.overall_per_second)]
+        buckets: list[_TokenBucket | _SlidingWindow] = [
+            self._bucket(("overall", 0), self.overall_per_second, self.overall_per_second),
+            # About one a second to any chat, groups included, with a small burst.
+            self._bucket(("chat", chat_id), max(1, self.chat_burst), self.chat_per_second),
+        ]
         if chat_id < 0:
-            buckets.append(
-                self._bucket(("group", chat_id), self.group_per_minute, self.group_per_minute / 60)
-            )
-        else:
-            buckets.append(
-                self._bucket(("chat", chat_id), max(1, self.chat_burst), self.chat_per_second)
-            )
-        now = time.monotonic()
+            window = self._group_windows.get(chat_id)
+            if window is None or window.limit != self.group_per_minute:
+                window = self._group_windows[chat_id] = _SlidingWindow(self.group_per_minute, 60)
+            buckets.append(window)
+        now = self.clock()
         wait = max(b.wait_time(now) for b in buckets)
         if wait > 0:
             self.too_many_requests += 1
@@ -1236,7 +1324,7 @@ class FakeTelegram:
                 429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
             )
         for bucket in buckets:
-            bucket.take()
+            bucket.take(now)
 
     def _render(self, params: JSON) -> tuple[str, list[JSON]]:
         """Validate text + parse_mode; return visible text and entities."""
@@ -1257,7 +1345,7 @@ class FakeTelegram:
         visible, entities = _strip_text(visible, entities)
         if not visible:
             raise _bad_request("text must be non-empty")
-        if len(visible) > MAX_TEXT_LENGTH:
+        if utf16_len(visible) > MAX_TEXT_LENGTH:  # Telegram counts UTF-16 code units
             raise _bad_request("message is too long")
         return visible, entities
 
@@ -1539,10 +1627,15 @@ class FakeTelegram:
         query_id = params.get("callback_query_id")
         if not isinstance(query_id, str) or query_id not in self._pending_callbacks:
             raise _bad_request(_QUERY_INVALID)
+        pressed = self._pending_callbacks[query_id]
+        ttl = self.callback_query_ttl
+        if ttl is not None and self.clock() - pressed > ttl:
+            del self._pending_callbacks[query_id]
+            raise _bad_request(_QUERY_INVALID)
         text = params.get("text")
-        if isinstance(text, str) and len(text) > 200:
+        if isinstance(text, str) and utf16_len(text) > 200:
             raise _bad_request("MESSAGE_TOO_LONG")
-        self._pending_callbacks.discard(query_id)
+        del self._pending_callbacks[query_id]
         self.callback_answers[query_id] = dict(params)
         return True
 
@@ -1598,8 +1691,42 @@ class FakeTelegram:
         return True
 
 
+_LENIENT_KNOBS = {
+    "enforce_limits": False,
+    "refuse_unknown_chats": False,
+    "callback_query_ttl": None,
+}
+#: Telegram lets paid broadcasts (``allow_paid_broadcast``) go up to 1000 messages a second.
+PAID_BROADCAST_PER_SECOND = 1000.0
+
+
+def lenient(reason: str, **knobs: Any) -> JSON:
+    """Keyword arguments that switch some of the fake's strictness off, with the reason.
+
+    Only the strictness knobs are accepted, and only their lenient values, so a lenient test
+    is easy to find (grep "lenient") and always says why.
+    """
+    if not reason.strip():
+        raise ValueError("a lenient fake needs a reason")
+    if not knobs:
+        raise ValueError("name the strictness to switch off, e.g. enforce_limits=False")
+    for name, value in knobs.items():
+        if name == "overall_per_second":  # a higher overall rate, per-chat limits still on
+            if not 30 < value <= PAID_BROADCAST_PER_SECOND:
+                raise ValueError(f"overall_per_second={value!r}: Telegram allows 30 to 1000")
+        elif name not in _LENIENT_KNOBS or value != _LENIENT_KNOBS[name]:
+            raise ValueError(f"{name}={value!r} is not a lenient setting")
+    return knobs
+
+
 @pytest_asyncio.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
-    """A started FakeTelegram with the default token/username, stopped after the test."""
-    async with FakeTelegram() as fake:
+async def fake_telegram(request: pytest.FixtureRequest) -> AsyncIterator[FakeTelegram]:
+    """A started, strict FakeTelegram, stopped after the test.
+
+    A test that needs it lenient says so: ``@pytest.mark.lenient_telegram("why",
+    enforce_limits=False)``.
+    """
+    marker = request.node.get_closest_marker("lenient_telegram")
+    knobs = lenient(*marker.args, **marker.kwargs) if marker is not None else {}
+    async with FakeTelegram(**knobs) as fake:
         yield fake
