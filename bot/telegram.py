@@ -51,6 +51,7 @@ log = logging.getLogger("matchday.telegram")
 PLATFORM = "telegram"
 CALLBACK_LIMIT = 64  # bytes Telegram allows in callback_data
 REPLY_ATTEMPTS = 3
+CHAT_GONE = "chat not found"  # Telegram's 400 for a chat that is gone or never existed
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -140,6 +141,10 @@ class TelegramSender(Sender):
         except ChatMigrated as exc:
             return SendResult(Outcome.MIGRATED, new_chat_id=exc.new_chat_id, error=exc.message)
         except BadRequest as exc:  # before NetworkError, which it subclasses
+            if CHAT_GONE in exc.message.lower():
+                # Deleted, or never known to Telegram: like a block, nothing reaches the chat
+                # until it writes to the bot again (which reactivates it).
+                return SendResult(Outcome.FORBIDDEN, error=exc.message)
             return SendResult(Outcome.REJECTED, error=exc.message)
         except TimedOut as exc:
             # The request left; Telegram may have delivered it. Retrying errs towards a

@@ -193,6 +193,27 @@ async def test_429s_across_chats_pause_the_platform(
     assert Counter(s.chat_id for s in fake_telegram.sent) == {c: 2 for c in range(300, 330)}
 
 
+async def test_a_chat_telegram_does_not_know_is_deactivated_not_retried(
+    store: Store, fake_telegram: FakeTelegram
+) -> None:
+    """"chat not found" (a deleted group, a wrong id) stops that chat's alerts, as a block
+    does, instead of failing each of them with a request of its own."""
+    await seed(store, "telegram", range(700, 703), events=2)
+    fake_telegram.register_chats([700, 702])  # 701 is gone
+    async with telegram(fake_telegram) as sender:
+        async with delivering(Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(30))):
+            await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 4, timeout=60)
+            for _ in range(200):
+                if (await statuses(store))["inactive"] == 2:
+                    break
+                await asyncio.sleep(0.05)
+    assert await statuses(store) == Counter(sent=4, inactive=2)
+    gone = await store.chat("telegram", 701)
+    assert gone is not None and not gone.active
+    refused = [c for c in fake_telegram.calls("sendMessage") if c.params["chat_id"] == 701]
+    assert [c.status for c in refused] == [400]  # its second alert was never tried
+
+
 async def test_a_refused_token_pauses_telegram_with_one_clear_line(
     store: Store, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
