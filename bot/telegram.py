@@ -203,6 +203,8 @@ async def send_reply(core: Core, chat: Chat, reply: Reply) -> None:
             chat = await core.store.chat(PLATFORM, result.new_chat_id) or chat
             continue
         if result.outcome == Outcome.FORBIDDEN:
+            log.warning("reply to chat %d not delivered, chat deactivated: %s",
+                        chat.external_id, result.error)  # fmt: skip
             await core.store.set_chat_active(chat.id, False)
         if result.outcome != Outcome.TRANSIENT:
             if result.outcome == Outcome.REJECTED:
