@@ -61,8 +61,9 @@ GROUP = -1001234567890  # a supergroup id
 
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
-    """A fresh server per test: no state leaks between tests."""
-    async with FakeTelegram() as server:
+    """A fresh server per test: no state leaks between tests. Its clock moves only by hand,
+    so flood control and query expiry never depend on how busy the machine is."""
+    async with FakeTelegram(clock=ManualClock()) as server:
         server.register_chats([PRIVATE, GROUP])  # chats that have talked to the bot before
         yield server
 
