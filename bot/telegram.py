@@ -51,6 +51,7 @@ log = logging.getLogger("matchday.telegram")
 PLATFORM = "telegram"
 CALLBACK_LIMIT = 64  # bytes Telegram allows in callback_data
 REPLY_ATTEMPTS = 3
+CHAT_GONE = "chat not found"  # Telegram's 400 for a chat that is gone or never existed
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -140,6 +141,10 @@ class TelegramSender(Sender):
         except ChatMigrated as exc:
             return SendResult(Outcome.MIGRATED, new_chat_id=exc.new_chat_id, error=exc.message)
         except BadRequest as exc:  # before NetworkError, which it subclasses
+            if CHAT_GONE in exc.message.lower():
+                # Deleted, or never known to Telegram: like a block, nothing reaches the chat
+                # until it writes to the bot again (which reactivates it).
+                return SendResult(Outcome.FORBIDDEN, error=exc.message)
             return SendResult(Outcome.REJECTED, error=exc.message)
         except TimedOut as exc:
             # The request left; Telegram may have delivered it. Retrying errs towards a
@@ -198,6 +203,8 @@ async def send_reply(core: Core, chat: Chat, reply: Reply) -> None:
             chat = await core.store.chat(PLATFORM, result.new_chat_id) or chat
             continue
         if result.outcome == Outcome.FORBIDDEN:
+            log.warning("reply to chat %d not delivered, chat deactivated: %s",
+                        chat.external_id, result.error)  # fmt: skip
             await core.store.set_chat_active(chat.id, False)
         if result.outcome != Outcome.TRANSIENT:
             if result.outcome == Outcome.REJECTED:
@@ -235,7 +242,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    try:
+        await query.answer()  # stops the button's spinner; the reply below is the answer
+    except BadRequest as exc:
+        # Pressed while the bot was down or busy: Telegram's window to answer has passed
+        # ("query is too old"). The press is still a command the user wants answered.
+        log.info("button press in chat %s not acknowledged: %s", query.from_user.id, exc.message)
     message = query.message
     if not isinstance(message, Message) or not query.data:
         return

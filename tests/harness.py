@@ -86,8 +86,21 @@ def core_of(application: Application) -> Core:
     return application.bot_data["core"]
 
 
-async def seed_followers(db: Path, chats: list[int], now: datetime, team: str = "Japan") -> None:
-    """Chats that already follow `team`, as if each had sent /follow earlier."""
+async def seed_followers(
+    db: Path,
+    chats: list[int],
+    now: datetime,
+    team: str = "Japan",
+    *,
+    fake: FakeTelegram | None,
+) -> None:
+    """Chats that already follow `team`, as if each had sent /follow earlier.
+
+    Telegram knows a chat that talked to the bot, so `fake` (when the test has one) learns
+    them too: the strict fake answers "chat not found" for chats it never saw.
+    """
+    if fake is not None:
+        fake.register_chats(chats)
     store = await Store.open(db)
     try:
         feed = ReplayFeed(load_bundled_world_cup_2018().matches)

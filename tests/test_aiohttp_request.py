@@ -54,6 +54,7 @@ async def bot_for(
 ) -> AsyncIterator[Bot]:
     """A Bot on `transport`, used without `initialize` (as HTTPXRequest allows), so that a
     wrong token or a failing first call surfaces in the test; its requests are shut down."""
+    fake.register_chats([CHAT, CHAT + 1])  # chats that talked to the bot: Telegram knows them
     requests = make_request(transport, **kwargs)
     updates = make_request(transport, **{**kwargs, "connection_pool_size": 1})
     try:
@@ -323,6 +324,7 @@ async def test_explicit_proxy_argument(
     async with RecordingProxy() as proxy:
         request = AiohttpRequest(proxy=proxy.url)
         assert request.proxy == proxy.url
+        fake_telegram.register_chat(CHAT)
         bot = Bot(fake_telegram.token, base_url=fake_telegram.base_url, request=request)
         async with bot:
             await bot.send_message(CHAT, "explicit")

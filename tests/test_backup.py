@@ -29,7 +29,7 @@ async def test_backup_mid_fan_out_holds_every_row_committed_before_it(
     db, copy = tmp_path / "bot.db", tmp_path / "backups" / "copy.db"
     copy.parent.mkdir()
     chats = list(range(5000, 5300))
-    await seed_followers(db, chats, BEFORE_HARAGUCHI)
+    await seed_followers(db, chats, BEFORE_HARAGUCHI, fake=fake_telegram)
     async with running_bot(fake_telegram, db, now=BEFORE_HARAGUCHI, MATCHDAY_POLL_SECONDS="1"):
         await fake_telegram.wait_for(lambda: len(goal_sends(fake_telegram)) >= 40, timeout=60)
         before = sent_alerts(db)  # committed before the backup starts

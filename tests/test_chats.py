@@ -93,7 +93,9 @@ async def test_a_migrating_group_whose_supergroup_follows_too_gets_the_goal_once
 ) -> None:
     db = tmp_path / "bot.db"
     group, supergroup, others = -3001, -1003001, [3002, 3003]
-    await seed_followers(db, [group, supergroup, *others], BEFORE_HARAGUCHI)
+    await seed_followers(
+        db, [group, supergroup, *others], BEFORE_HARAGUCHI, fake=fake_telegram
+    )
     fake_telegram.migrate_chat(group, supergroup)
     async with running_bot(
         fake_telegram, db, now=BEFORE_HARAGUCHI, MATCHDAY_POLL_SECONDS="1"

@@ -34,8 +34,7 @@ async def test_500_followers_one_goal_within_limits(
 ) -> None:
     db = tmp_path / "bot.db"
     chats = list(range(1000, 1450)) + [-1_000_000_000_000 - i for i in range(50)]
-    await seed_followers(db, chats, BEFORE_HARAGUCHI)
-    fake_telegram.enforce_limits = True
+    await seed_followers(db, chats, BEFORE_HARAGUCHI, fake=fake_telegram)
     async with running_bot(fake_telegram, db, now=BEFORE_HARAGUCHI, MATCHDAY_POLL_SECONDS="1"):
         await fake_telegram.wait_for(lambda: len(goal_sends(fake_telegram)) >= 100, timeout=30)
         fake_telegram.push_message(77, "/score Japan")  # a user asks mid fan-out
@@ -58,7 +57,10 @@ async def test_faults_lose_nothing(fake_telegram: FakeTelegram, tmp_path: Path) 
     blocked, migrating, flaky, slow, throttled = 2001, -2002, 2003, 2004, 2005
     healthy = list(range(2100, 2110))
     await seed_followers(
-        db, [blocked, migrating, flaky, slow, throttled, *healthy], BEFORE_HARAGUCHI
+        db,
+        [blocked, migrating, flaky, slow, throttled, *healthy],
+        BEFORE_HARAGUCHI,
+        fake=fake_telegram,
     )
     fake_telegram.block(blocked)
     fake_telegram.fail_next("sendMessage", migrating, error=FakeError.migrate(-1002002))
@@ -102,7 +104,7 @@ async def test_alerts_go_out_as_html_without_link_previews_and_odd_answers_fail_
 ) -> None:
     db = tmp_path / "bot.db"
     garbled, fine = 3001, 3002
-    await seed_followers(db, [garbled, fine], BEFORE_HARAGUCHI)
+    await seed_followers(db, [garbled, fine], BEFORE_HARAGUCHI, fake=fake_telegram)
     fake_telegram.fail_next("sendMessage", garbled, error=FakeError.odd_success(True))
     async with running_bot(
         fake_telegram, db, now=BEFORE_HARAGUCHI, MATCHDAY_POLL_SECONDS="1"
@@ -125,15 +127,14 @@ async def test_alerts_go_out_as_html_without_link_previews_and_odd_answers_fail_
     assert any("without a message id" in error for _, _, error in errors), errors
 
 
+@pytest.mark.lenient_telegram("MAX_SEND_RATE=200, a paid broadcast", overall_per_second=200)
 async def test_sigkill_mid_fan_out_delivers_the_rest(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     db, log = tmp_path / "bot.db", tmp_path / "bot.log"
     chats = list(range(10_000, 11_000))
-    await seed_followers(db, chats, BEFORE_HARAGUCHI)
+    await seed_followers(db, chats, BEFORE_HARAGUCHI, fake=fake_telegram)
     start = BEFORE_HARAGUCHI.strftime("%Y-%m-%dT%H:%M:%SZ")
-    fake_telegram.enforce_limits = True
-    fake_telegram.overall_per_second = 200
     os.environ["MATCHDAY_MAX_SEND_RATE"] = "200"
     os.environ["MATCHDAY_POLL_SECONDS"] = "1"
     try:
@@ -166,15 +167,14 @@ async def test_sigkill_mid_fan_out_delivers_the_rest(
     assert fake_telegram.too_many_requests == 0
 
 
+@pytest.mark.lenient_telegram("MAX_SEND_RATE=200, a paid broadcast", overall_per_second=200)
 async def test_sigterm_mid_fan_out_then_restart_repeats_nothing_and_loses_nothing(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     db, log = tmp_path / "bot.db", tmp_path / "bot.log"
     chats = list(range(30_000, 30_600))
-    await seed_followers(db, chats, BEFORE_HARAGUCHI)
+    await seed_followers(db, chats, BEFORE_HARAGUCHI, fake=fake_telegram)
     start = BEFORE_HARAGUCHI.strftime("%Y-%m-%dT%H:%M:%SZ")
-    fake_telegram.enforce_limits = True
-    fake_telegram.overall_per_second = 200
     os.environ["MATCHDAY_MAX_SEND_RATE"] = "200"
     os.environ["MATCHDAY_POLL_SECONDS"] = "1"
     try:

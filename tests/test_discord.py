@@ -270,6 +270,7 @@ async def test_telegram_and_discord_share_one_core(
 ) -> None:
     db = tmp_path / "bot.db"
     await followers(db, ("discord", 602, GUILD_KIND), ("telegram", 77, "private"))
+    fake_telegram.register_chat(77)  # a follower has talked to the bot: Telegram knows it
     extra = discord_env(fast_fake, db)
     extra.pop("MATCHDAY_DB")
     async with running_bot(fake_telegram, db, now=BEFORE_HARAGUCHI, **extra) as application:

@@ -90,6 +90,21 @@ async def test_ambiguous_name_offers_buttons_and_a_press_answers(
         fake_telegram.push_callback_query(42, "/score Belgium")
         answer = (await fake_telegram.wait_for_messages(42, 2))[1]
         assert "Belgium 3–2 Japan" in answer
+        assert len(fake_telegram.callback_answers) == 1  # the spinner was stopped
+
+
+async def test_a_press_while_the_bot_was_down_is_still_answered(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Telegram refuses to acknowledge a press older than its window; the command stands."""
+    async with running_bot(fake_telegram, tmp_path / "bot.db", now=AFTER_BELGIUM_JAPAN):
+        fake_telegram.push_message(42, "/score b")
+        await fake_telegram.wait_for_messages(42, 1)
+        fake_telegram.push_callback_query(42, "/score Belgium", age=600)  # ten minutes ago
+        answer = (await fake_telegram.wait_for_messages(42, 2))[1]
+        assert "Belgium 3–2 Japan" in answer
+        (refused,) = fake_telegram.calls("answerCallbackQuery")
+        assert refused.status == 400 and not fake_telegram.callback_answers
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ means PTB's own encoding and error mapping accepted the fake's answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import time
 import warnings
@@ -37,7 +38,13 @@ from telegram.error import (
 from telegram.ext import Application, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from tests.fake_telegram import FakeError, FakeTelegram, parse_telegram_html
+from tests.fake_telegram import (
+    FakeError,
+    FakeTelegram,
+    ManualClock,
+    lenient,
+    parse_telegram_html,
+)
 
 # The redundant alias marks an explicit re-export: no F401 here and no F811 at the use site.
 from tests.fake_telegram import fake_telegram as fake_telegram
@@ -54,8 +61,10 @@ GROUP = -1001234567890  # a supergroup id
 
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
-    """A fresh server per test: no state leaks between tests."""
-    async with FakeTelegram() as server:
+    """A fresh server per test: no state leaks between tests. Its clock moves only by hand,
+    so flood control and query expiry never depend on how busy the machine is."""
+    async with FakeTelegram(clock=ManualClock()) as server:
+        server.register_chats([PRIVATE, GROUP])  # chats that have talked to the bot before
         yield server
 
 
@@ -284,7 +293,11 @@ async def test_odd_bodies_get_400_not_a_crash(fake: FakeTelegram) -> None:
             assert resp.status == 400
         async with http.post(
             f"{url}/sendMessage",
-            json={"chat_id": 5, "text": "json body", "reply_markup": {"remove_keyboard": True}},
+            json={
+                "chat_id": PRIVATE,
+                "text": "json body",
+                "reply_markup": {"remove_keyboard": True},
+            },
         ) as resp:
             body = await resp.json()
             assert resp.status == 200 and body["result"]["text"] == "json body"
@@ -407,32 +420,142 @@ async def test_fixture_from_module_is_usable(fake_telegram: FakeTelegram) -> Non
         assert (await bot.get_me()).username == "matchday_test_bot"
 
 
-# ------------------------------------------------------------------ flood control
-async def test_group_flood_control_answers_429_on_the_21st(fake: FakeTelegram, bot: Bot) -> None:
-    fake.enforce_limits = True
-    outcomes: list[str] = []
-    first_retry: RetryAfter | None = None
-    for i in range(40):
-        try:
-            await bot.send_message(GROUP, f"goal {i}")
-            outcomes.append("ok")
-        except RetryAfter as exc:
-            outcomes.append("429")
-            first_retry = first_retry or exc
-    assert outcomes[:20] == ["ok"] * 20
-    assert outcomes[20:] == ["429"] * 20
-    assert fake.too_many_requests == 20
-    assert first_retry is not None and retry_seconds(first_retry) >= 1
-    assert len(fake.messages_to(GROUP)) == 20
-    # Other chats have their own buckets.
-    await bot.send_message(PRIVATE, "still fine")
+# ------------------------------------------------------------------ strict by default
+# Each test below builds the fake with nothing but a hand-moved clock: what it proves is the
+# default. Time is stepped, never slept, so a busy machine cannot change the outcome.
+@contextlib.asynccontextmanager
+async def strict(clock: ManualClock, *chats: int) -> AsyncIterator[tuple[FakeTelegram, Bot]]:
+    """A default FakeTelegram on ``clock``, ``chats`` known to it, and a real Bot."""
+    async with FakeTelegram(clock=clock) as fake:
+        fake.register_chats(list(chats))
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            yield fake, bot
 
 
-async def test_private_chat_burst_then_per_second() -> None:
-    async with FakeTelegram(enforce_limits=True, chat_per_second=1.0, chat_burst=3) as fake:
-        async with Bot(fake.token, base_url=fake.base_url) as limited:
-            for i in range(3):
-                await limited.send_message(PRIVATE, f"{i}")
-            with pytest.raises(RetryAfter):
-                await limited.send_message(PRIVATE, "too fast")
-    assert fake.too_many_requests == 1
+async def send_outcome(bot: Bot, chat_id: int, text: str) -> str:
+    """"ok", or "429/<retry_after>" when flood control refused the send."""
+    try:
+        await bot.send_message(chat_id, text)
+    except RetryAfter as exc:
+        return f"429/{retry_seconds(exc):g}"
+    return "ok"
+
+
+def test_defaults_are_strict() -> None:
+    fake = FakeTelegram()
+    assert fake.enforce_limits and fake.refuse_unknown_chats
+    assert fake.callback_query_ttl is not None and fake.callback_query_ttl <= 60
+    assert (fake.overall_per_second, fake.chat_per_second, fake.group_per_minute) == (30, 1, 20)
+
+
+async def test_burst_over_30_a_second_overall_gets_429() -> None:
+    clock = ManualClock()
+    chats = list(range(5001, 5041))  # 40 chats, one message each: only the overall limit
+    async with strict(clock, *chats) as (fake, bot):
+        outcomes = [await send_outcome(bot, chat, "goal") for chat in chats]
+        assert outcomes == ["ok"] * 30 + ["429/1"] * 10  # Telegram's answer: retry after 1 s
+        assert fake.too_many_requests == 10
+        response = fake.calls("sendMessage")[-1]
+        assert response.status == 429
+        clock.advance(1.0)  # a second later there is room for 30 more
+        assert [await send_outcome(bot, chat, "again") for chat in chats[30:]] == ["ok"] * 10
+
+
+async def test_two_messages_a_second_to_one_chat_gets_429() -> None:
+    clock = ManualClock()
+    async with strict(clock, PRIVATE) as (fake, bot):
+        outcomes = []
+        for i in range(8):  # every half second: twice Telegram's 1/s
+            outcomes.append(await send_outcome(bot, PRIVATE, f"{i}"))
+            clock.advance(0.5)
+        # A small burst is forgiven, then 429s; the chat's bucket refills at 1/s.
+        assert outcomes[:5] == ["ok"] * 5
+        assert "429/1" in outcomes[5:]
+        assert len(fake.messages_to(PRIVATE)) == outcomes.count("ok") < 8
+        # One a second, sustained, is always fine.
+        clock.advance(5)
+        for i in range(10):
+            assert await send_outcome(bot, PRIVATE, f"steady {i}") == "ok"
+            clock.advance(1.0)
+
+
+async def test_more_than_20_a_minute_to_a_group_gets_429() -> None:
+    clock = ManualClock()
+    async with strict(clock, GROUP, PRIVATE) as (fake, bot):
+        outcomes = []
+        for i in range(21):  # one a second: fine for a private chat, too fast for a group
+            outcomes.append(await send_outcome(bot, GROUP, f"goal {i}"))
+            clock.advance(1.0)
+        assert outcomes[:20] == ["ok"] * 20
+        # The 21st waits until the first leaves the minute: sent at t=0, now t=20.
+        assert outcomes[20] == "429/40"
+        assert len(fake.messages_to(GROUP)) == 20
+        assert await send_outcome(bot, PRIVATE, "other chats are unaffected") == "ok"
+        clock.advance(40.0)
+        assert await send_outcome(bot, GROUP, "a minute after the first") == "ok"
+
+
+async def test_expired_callback_query_is_refused() -> None:
+    clock = ManualClock()
+    async with strict(clock, PRIVATE) as (fake, bot):
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("PL", callback_data="pl")]])
+        await bot.send_message(PRIVATE, "pick", reply_markup=markup)
+        fresh = fake.push_callback_query(PRIVATE, "pl")["callback_query"]["id"]
+        late = fake.push_callback_query(PRIVATE, "pl")["callback_query"]["id"]
+        while_down = fake.push_callback_query(PRIVATE, "pl", age=600)["callback_query"]["id"]
+        clock.advance(5)
+        assert await bot.answer_callback_query(fresh)  # within the window
+        with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+            await bot.answer_callback_query(while_down)  # pressed while the bot was down
+        clock.advance(20)
+        with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+            await bot.answer_callback_query(late)  # 25 s after the press
+        assert list(fake.callback_answers) == [fresh]
+
+
+async def test_length_limit_counts_utf16_units_so_emoji_count_double() -> None:
+    async with strict(ManualClock(), PRIVATE, PRIVATE + 1) as (fake, bot):
+        trophy = "\U0001f3c6"  # outside the BMP: two UTF-16 units, one Python character
+        with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+            await bot.send_message(PRIVATE, trophy * 2100)  # 2,100 characters, 4,200 units
+        with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+            await bot.send_message(PRIVATE, f"<b>{trophy * 2048}</b>!", parse_mode="HTML")
+        msg = await bot.send_message(PRIVATE, f"<b>{trophy * 2048}</b>", parse_mode="HTML")
+        assert msg.text == trophy * 2048  # exactly 4,096 units, tags not counted
+        await bot.send_message(PRIVATE + 1, "\u26bd" * 4096)  # U+26BD is one unit
+        assert fake.too_many_requests == 0
+
+
+async def test_unknown_chat_is_chat_not_found() -> None:
+    async with strict(ManualClock()) as (fake, bot):
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await bot.send_message(777, "hi")
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+            await bot.get_chat(-1001777)
+        assert fake.sent == []
+        fake.push_message(777, "/start")  # the user writes first: now Telegram knows the chat
+        await bot.send_message(777, "welcome")
+        fake.register_chat(-1001777, title="Fans")  # known before the test began
+        assert (await bot.get_chat(-1001777)).title == "Fans"
+
+
+async def test_lenient_needs_a_reason_and_only_turns_strictness_off() -> None:
+    assert lenient("measures throughput", enforce_limits=False) == {"enforce_limits": False}
+    with pytest.raises(ValueError, match="reason"):
+        lenient(" ", enforce_limits=False)
+    with pytest.raises(ValueError, match="30 to 1000"):
+        lenient("why", overall_per_second=10**6)
+    with pytest.raises(ValueError, match="not a lenient"):
+        lenient("why", chat_per_second=5)
+    with pytest.raises(ValueError, match="not a lenient"):
+        lenient("why", enforce_limits=True)
+    async with FakeTelegram(**lenient("a fixture-free check", refuse_unknown_chats=False)) as fake:
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            await bot.send_message(31337, "a chat it never saw")
+        assert fake.enforce_limits  # what was not named stays strict
+
+
+@pytest.mark.lenient_telegram("proves the marker reaches the fixture", callback_query_ttl=None)
+async def test_lenient_marker_configures_the_fixture(fake_telegram: FakeTelegram) -> None:
+    assert fake_telegram.callback_query_ttl is None
+    assert fake_telegram.enforce_limits and fake_telegram.refuse_unknown_chats

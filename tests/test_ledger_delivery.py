@@ -43,8 +43,20 @@ from tests.fake_telegram import fake_telegram as fake_telegram
 NOW = datetime(2018, 7, 2, 19, 5, tzinfo=UTC)
 
 
-async def seed(store: Store, platform: str, chat_ids: range, events: int = 1) -> None:
-    """`events` alert rows for each chat, event by event (as a goal's fan-out writes them)."""
+async def seed(
+    store: Store,
+    platform: str,
+    chat_ids: range,
+    events: int = 1,
+    *,
+    fake: FakeTelegram | None = None,
+) -> None:
+    """`events` alert rows for each chat, event by event (as a goal's fan-out writes them).
+
+    Telegram knows chats that talked to the bot: `fake` learns them (it refuses others).
+    """
+    if fake is not None:
+        fake.register_chats(list(chat_ids))
     (match,) = await store._all("SELECT id FROM matches ORDER BY id LIMIT 1")
     chats = []
     for external in chat_ids:
@@ -107,18 +119,18 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
         await s.close()
 
 
+@pytest.mark.lenient_telegram("a fan-out at the paid-broadcast rate", overall_per_second=1000)
 async def test_absent_and_logged_out_platforms_never_block_telegram(
     store: Store, fake_telegram: FakeTelegram
 ) -> None:
     # 600 rows of the console (not run here) and 600 of Discord (not logged in) come first.
     await seed(store, "console", range(1, 601))
     await seed(store, "discord", range(1, 601))
-    await seed(store, "telegram", range(5000, 7000))
-    fake_telegram.enforce_limits, fake_telegram.overall_per_second = True, 2000
+    await seed(store, "telegram", range(5000, 7000), fake=fake_telegram)
     discord = DiscordSender(HTTPClient(asyncio.get_running_loop()), asyncio.Event())
     async with telegram(fake_telegram) as sender:
         senders: dict[str, Sender] = {"telegram": sender, "discord": discord}
-        async with delivering(Delivery(store, senders, Clock(NOW), RateGate(2000))):
+        async with delivering(Delivery(store, senders, Clock(NOW), RateGate(1000))):
             await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 2000, timeout=120)
             for _ in range(20):
                 if (await statuses(store))["sent"] == 2000:
@@ -134,8 +146,7 @@ async def test_absent_and_logged_out_platforms_never_block_telegram(
 
 async def test_oldest_event_first_across_chats(store: Store, fake_telegram: FakeTelegram) -> None:
     # Two events for 60 chats at 30/s: every chat gets the first before anyone the second.
-    await seed(store, "telegram", range(100, 160), events=2)
-    fake_telegram.enforce_limits = True
+    await seed(store, "telegram", range(100, 160), fake=fake_telegram, events=2)
     async with telegram(fake_telegram) as sender:
         async with delivering(Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(30))):
             await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 120, timeout=60)
@@ -149,11 +160,11 @@ async def test_oldest_event_first_across_chats(store: Store, fake_telegram: Fake
 async def test_a_429_for_one_chat_holds_that_chat_only(
     store: Store, fake_telegram: FakeTelegram
 ) -> None:
-    await seed(store, "telegram", range(200, 220), events=3)
+    await seed(store, "telegram", range(200, 220), fake=fake_telegram, events=3)
     slow = 205
     fake_telegram.fail_next("sendMessage", slow, error=FakeError.retry_after(3))
     async with telegram(fake_telegram) as sender:
-        async with delivering(Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(100))):
+        async with delivering(Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(30))):
             await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 60, timeout=60)
     calls = fake_telegram.calls("sendMessage")
     (limited,) = [c for c in calls if c.status == 429]
@@ -168,7 +179,7 @@ async def test_a_429_for_one_chat_holds_that_chat_only(
 async def test_429s_across_chats_pause_the_platform(
     store: Store, fake_telegram: FakeTelegram
 ) -> None:
-    await seed(store, "telegram", range(300, 330), events=2)
+    await seed(store, "telegram", range(300, 330), fake=fake_telegram, events=2)
     for chat in (300, 301, 302):
         fake_telegram.fail_next("sendMessage", chat, error=FakeError.retry_after(2))
     async with telegram(fake_telegram) as sender:
@@ -182,10 +193,31 @@ async def test_429s_across_chats_pause_the_platform(
     assert Counter(s.chat_id for s in fake_telegram.sent) == {c: 2 for c in range(300, 330)}
 
 
+async def test_a_chat_telegram_does_not_know_is_deactivated_not_retried(
+    store: Store, fake_telegram: FakeTelegram
+) -> None:
+    """"chat not found" (a deleted group, a wrong id) stops that chat's alerts, as a block
+    does, instead of failing each of them with a request of its own."""
+    await seed(store, "telegram", range(700, 703), events=2)
+    fake_telegram.register_chats([700, 702])  # 701 is gone
+    async with telegram(fake_telegram) as sender:
+        async with delivering(Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(30))):
+            await fake_telegram.wait_for(lambda: len(fake_telegram.sent) >= 4, timeout=60)
+            for _ in range(200):
+                if (await statuses(store))["inactive"] == 2:
+                    break
+                await asyncio.sleep(0.05)
+    assert await statuses(store) == Counter(sent=4, inactive=2)
+    gone = await store.chat("telegram", 701)
+    assert gone is not None and not gone.active
+    refused = [c for c in fake_telegram.calls("sendMessage") if c.params["chat_id"] == 701]
+    assert [c.status for c in refused] == [400]  # its second alert was never tried
+
+
 async def test_a_refused_token_pauses_telegram_with_one_clear_line(
     store: Store, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await seed(store, "telegram", range(400, 450))
+    await seed(store, "telegram", range(400, 450), fake=fake_telegram)
     caplog.set_level(logging.WARNING, logger="matchday.delivery")
     fake_telegram.fail_next("sendMessage", None, 10**9, error=FakeError.unauthorized())
     async with telegram(fake_telegram) as sender:
@@ -206,7 +238,7 @@ async def test_a_refused_token_pauses_telegram_with_one_clear_line(
 async def test_a_non_json_answer_is_retried_not_dropped(
     store: Store, fake_telegram: FakeTelegram
 ) -> None:
-    await seed(store, "telegram", range(500, 503))
+    await seed(store, "telegram", range(500, 503), fake=fake_telegram)
     fake_telegram.fail_next("sendMessage", 501, error=FakeError.not_json())
     clock = Clock(NOW, speed=60)  # backoff runs on the bot's clock
     async with telegram(fake_telegram) as sender:
@@ -218,7 +250,7 @@ async def test_a_non_json_answer_is_retried_not_dropped(
 async def test_a_twenty_minute_outage_loses_nothing(
     store: Store, fake_telegram: FakeTelegram
 ) -> None:
-    await seed(store, "telegram", range(600, 610), events=2)
+    await seed(store, "telegram", range(600, 610), fake=fake_telegram, events=2)
     fake_telegram.fail_next("sendMessage", None, 10**9, error=FakeError.server_error(502))
     clock = Clock(NOW, speed=600)  # 20 minutes in 2 s
     async with telegram(fake_telegram) as sender:
@@ -242,10 +274,11 @@ def test_transient_failures_are_retried_for_at_least_an_hour() -> None:
     assert 3600 <= shortest and longest <= 2 * 3600, (shortest, longest)
 
 
+@pytest.mark.lenient_telegram("ledger faults under a 200/s paid broadcast", overall_per_second=200)
 async def test_a_locked_database_and_failing_writes_lose_and_repeat_nothing(
     store: Store, fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    await seed(store, "telegram", range(10_000, 10_400))
+    await seed(store, "telegram", range(10_000, 10_400), fake=fake_telegram)
     # Another process's connection; its calls block, so they run off the event loop.
     other = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None, check_same_thread=False)
 
@@ -280,10 +313,11 @@ async def test_a_locked_database_and_failing_writes_lose_and_repeat_nothing(
     assert sum(store.health.errors.values()) >= 2, store.health.lines()
 
 
+@pytest.mark.lenient_telegram("claims refill while sends run at 1000/s", overall_per_second=1000)
 async def test_claims_never_exceed_the_send_slots(
     store: Store, fake_telegram: FakeTelegram
 ) -> None:
-    await seed(store, "telegram", range(20_000, 20_600))
+    await seed(store, "telegram", range(20_000, 20_600), fake=fake_telegram)
     most = 0
     async with telegram(fake_telegram) as sender:
         delivery = Delivery(store, {"telegram": sender}, Clock(NOW), RateGate(1000))

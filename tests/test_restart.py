@@ -65,7 +65,7 @@ async def test_sigkill_mid_match_loses_nothing_and_repeats_nothing_sent(
 ) -> None:
     db, log = tmp_path / "bot.db", tmp_path / "bot.log"
     # Following already (as if by /follow): nothing has to happen before kick-off in real time.
-    await seed_followers(db, [CHAT], datetime(2018, 7, 2, 17, 45, tzinfo=UTC))
+    await seed_followers(db, [CHAT], datetime(2018, 7, 2, 17, 45, tzinfo=UTC), fake=fake_telegram)
     async with matchday_process(fake_telegram, db, "2018-07-02T17:45:00Z", 240, log) as first:
         await fake_telegram.wait_for(lambda: len(alerts(fake_telegram)) >= 4, timeout=60)
         first.send_signal(signal.SIGKILL)

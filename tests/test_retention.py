@@ -89,7 +89,7 @@ async def test_the_running_bot_prunes_on_its_clock(
     """Rows 40 days older than the *virtual* clock go; rows 5 days older stay, though both are
     years older than the real date."""
     db = tmp_path / "bot.db"
-    await seed_followers(db, [4242], NOW)
+    await seed_followers(db, [4242], NOW, fake=fake_telegram)
     with sqlite3.connect(db) as conn:
         (chat_id,) = conn.execute("SELECT id FROM chats WHERE external_id = 4242").fetchone()
     seed_history(db, chat_id)
@@ -164,7 +164,7 @@ async def test_matchday_stats_counts_from_the_same_indexes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "bot.db"
-    await seed_followers(db, [4242], BEFORE_HARAGUCHI)
+    await seed_followers(db, [4242], BEFORE_HARAGUCHI, fake=None)  # no Telegram here
     with sqlite3.connect(db) as conn:
         (chat_id,) = conn.execute("SELECT id FROM chats WHERE external_id = 4242").fetchone()
         add_rows(conn, chat_id, "sent", 3, "sent", datetime.now(UTC))

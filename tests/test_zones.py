@@ -130,7 +130,7 @@ async def test_a_broken_zone_among_500_followers_blocks_nobody(
 ) -> None:
     db = tmp_path / "bot.db"
     chats = list(range(5000, 5500))
-    await seed_followers(db, chats, BEFORE_HARAGUCHI)
+    await seed_followers(db, chats, BEFORE_HARAGUCHI, fake=fake_telegram)
     broken = chats[250]
     break_zone(db, broken)
     async with running_bot(
