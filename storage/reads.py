@@ -124,15 +124,17 @@ class MatchReads(StoreBase):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await db.fetch_all(
+                # A goal's penalty flag (integer) and an incident's kind (text) get columns of
+                # their own: PostgreSQL's UNION refuses to mix the two types in one.
                 "SELECT 0, match_id, seq, side, minute, stoppage, scorer, penalty, own_goal, "
-                f"assist FROM goals WHERE match_id IN ({marks}) UNION ALL "
-                "SELECT 1, match_id, seq, side, minute, stoppage, player, kind, NULL, detail "
-                f"FROM incidents WHERE match_id IN ({marks})",
+                f"assist, NULL FROM goals WHERE match_id IN ({marks}) UNION ALL "
+                "SELECT 1, match_id, seq, side, minute, stoppage, player, NULL, NULL, detail, "
+                f"kind FROM incidents WHERE match_id IN ({marks})",
                 [*chunk, *chunk],
             )
-            for what, mid, seq, side, minute, stoppage, who, kind, og, extra in rows:
+            for what, mid, seq, side, minute, stoppage, who, pen, og, extra, kind in rows:
                 if what == 0:
-                    goal = Goal(side, minute, stoppage, who, bool(kind), bool(og), extra)
+                    goal = Goal(side, minute, stoppage, who, bool(pen), bool(og), extra)
                     goals.setdefault(mid, []).append(((minute, stoppage, seq), goal))
                 else:
                     incident = Incident(IncidentKind(kind), side, minute, stoppage, who, extra)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,13 +56,27 @@ async def ledger(store: Store) -> list[tuple[int, str, str, str]]:
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-async def dump(store: Store) -> list[str]:
-    return [line async for line in store.db.connection.iterdump()]
+async def dump(store: Store) -> list[tuple[str, list[str]]]:
+    """Every table's rows (sorted), read through the store's own connection on either engine."""
+    if store.db.dialect.engine == "sqlite":
+        catalog = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    else:
+        catalog = (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' ORDER BY table_name"
+        )
+    tables = [name for (name,) in await store.db.fetch_all(catalog)]
+    assert "alerts" in tables and "matches" in tables
+    dumped = []
+    for name in tables:
+        rows = await store.db.fetch_all(f"SELECT * FROM {name}")
+        dumped.append((name, sorted(repr(tuple(row)) for row in rows)))
+    return dumped
 
 
 @pytest.fixture
-async def before_belgium_japan(tmp_path: Path):
-    s = await build_store(tmp_path / "bj.db", at(2, 17))
+async def before_belgium_japan(database_url: str) -> AsyncIterator[Store]:
+    s = await build_store(database_url, at(2, 17))
     try:
         yield s
     finally:
@@ -170,12 +185,12 @@ async def test_silent_apply_records_without_alerts(before_belgium_japan: Store) 
 
 @pytest.mark.parametrize("phase_seconds", [0, 10, 29])
 async def test_a_followed_shootout_is_told_whole_and_once(
-    tmp_path: Path, phase_seconds: int
+    database_url: str, phase_seconds: int
 ) -> None:
     """Polled every 30 s whatever the phase, every event reaches the chat exactly once —
     including the shoot-out result, which used to look stale on arrival."""
     key = "world-cup-2018:2018-07-01:spain-russia"
-    store = await build_store(tmp_path / "sr.db", at(1, 13))
+    store = await build_store(database_url, at(1, 13))
     try:
         c = await chat(store, 1)
         await follow(store, c, "Russia")
@@ -412,8 +427,8 @@ async def test_migration_folds_in_a_supergroup_that_spoke_first(store: Store) ->
 # -- transactions ----------------------------------------------------------------------------
 
 
-async def test_a_failing_apply_changes_nothing(tmp_path: Path) -> None:
-    store = await build_store(tmp_path / "fail.db", at(28, 17, month=6))
+async def test_a_failing_apply_changes_nothing(database_url: str) -> None:
+    store = await build_store(database_url, at(28, 17, month=6))
     try:
         c = await chat(store, 1)
         await follow(store, c, "World Cup 2018")
@@ -449,7 +464,8 @@ async def test_a_failing_apply_changes_nothing(tmp_path: Path) -> None:
 
 
 async def test_a_first_version_database_is_upgraded_in_place(tmp_path: Path) -> None:
-    """A store written before the standings index keeps its data and answers tables after."""
+    """A store written before the standings index keeps its data and answers tables after.
+    SQLite only: PostgreSQL's schema starts at the baseline (no first-version databases)."""
     import sqlite3
 
     from storage.schema import MIGRATIONS
