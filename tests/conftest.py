@@ -155,6 +155,9 @@ async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
 
 
 ENGINES = ("sqlite", "postgresql")
+# For a test of SQLite itself (a query plan, PRAGMA, iterdump, an old SQLite schema): the
+# `engine` fixture's parameters narrowed to SQLite; the decorated test says why in a comment.
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"])
 
 
 @pytest.fixture(params=ENGINES)
