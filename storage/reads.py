@@ -355,8 +355,11 @@ class MatchReads(StoreBase):
             (competition_id,),
         )
         totals: dict[tuple[str, str], int] = {}
-        for scorer, team, goals in sorted(rows, key=lambda r: -len(r[0])):
+        # Ties broken by name and team: the rows come in no set order (PostgreSQL's hash
+        # aggregate and SQLite's group order differ), and which name a shorter one merges
+        # into, and who comes first among equals, must not depend on it.
+        for scorer, team, goals in sorted(rows, key=lambda r: (-len(r[0]), r[0], r[1])):
             name = next((n for n, t in totals if t == team and same_player(scorer, n)), scorer)
             totals[(name, team)] = totals.get((name, team), 0) + goals
-        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0][0]))
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
         return [(name, team, goals) for (name, team), goals in ranked[:limit]]

@@ -10,9 +10,11 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from bot.settings import Settings
+from bot.timetravel import throwaway
 from storage.store import Store
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
@@ -156,3 +158,27 @@ def test_the_settings_repr_hides_the_database_password() -> None:
     encoded = Settings.load(env={"MATCHDAY_DB": "postgresql://bot:a%40b@db/m"})
     assert encoded.database_passwords == ["a%40b", "a@b"]  # as written and as sent
     assert Settings.load(env={"MATCHDAY_DB": "bot.db"}).database_passwords == []
+
+
+async def test_now_on_a_postgresql_database_keeps_what_happens(postgres_url: str) -> None:
+    """`--now` copies only a default SQLite file (bot/timetravel.py); a PostgreSQL URL is a
+    database the operator gave, so the follow is kept and a second run sees it."""
+    now = ["console", "--now", "2018-07-03T12:00:00Z"]
+    first = await asyncio.to_thread(matchday, now, "/follow Japan\n", postgres_url)
+    assert first.returncode == 0, first.stderr
+    assert "throwaway" not in first.stderr and "Following" in first.stdout, first.stdout
+    second = await asyncio.to_thread(matchday, now, "/follow Japan\n", postgres_url)
+    assert "already follow" in second.stdout, second.stdout
+    store = await Store.open(postgres_url)
+    try:
+        row = await store.db.fetch_one("SELECT COUNT(*) FROM follows")
+    finally:
+        await store.close()
+    assert row is not None and row[0] == 1
+
+
+def test_throwaway_never_copies_a_postgresql_database() -> None:
+    url = "postgresql://bot:pw@db.example/matchday"
+    settings = replace(Settings.load(env={"MATCHDAY_DB": url}), db_given=False)
+    with throwaway(settings) as used:
+        assert used is settings
