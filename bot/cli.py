@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.football_data_token,
             settings.discord_token,
             settings.api_football_key,
+            *settings.database_passwords,
         ],
         json_lines=settings.log_format == "json",
     )

@@ -29,7 +29,9 @@ class SettingsError(ValueError):
 class Settings:
     telegram_token: str | None = field(default=None, repr=False)
     telegram_api_url: str = DEFAULT_API_URL
-    db_path: str = "matchday.db"
+    # A SQLite path or a postgresql:// URL, which may carry a password: not in the repr
+    # (a traceback or a debug print of the settings would show it); `database_shown` is safe.
+    db_path: str = field(default="matchday.db", repr=False)
     db_given: bool = False  # MATCHDAY_DB was set (else --now runs on a throwaway copy)
     timezone: str = "UTC"
     feed: str = "replay"
@@ -53,6 +55,21 @@ class Settings:
     webhook_url: str | None = None  # webhook mode when set; long polling otherwise
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
     webhook_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def database_shown(self) -> str:
+        """`db_path` as a log line or a message may show it: a URL's password as `***`."""
+        from storage.postgres import redact
+
+        return redact(self.db_path) if "://" in self.db_path else self.db_path
+
+    @property
+    def database_passwords(self) -> list[str]:
+        """The password a postgresql:// `MATCHDAY_DB` carries, each spelling (for the log
+        scrubber); empty for a SQLite path."""
+        from storage.postgres import database_passwords
+
+        return database_passwords(self.db_path) if "://" in self.db_path else []
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, dotenv: str | Path = ".env") -> Settings:

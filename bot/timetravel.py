@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.settings import Settings
+from storage.db import engine_of
 
 # What belongs to one run rather than to the football: the chats, and what was observed
 # (the replay tells the bundled and imported matches again, from this run's clock).
@@ -29,7 +30,11 @@ _PER_RUN = ("DELETE FROM alerts", "DELETE FROM follows", "DELETE FROM chats",
 
 @contextmanager
 def throwaway(settings: Settings) -> Iterator[Settings]:
-    """Settings on a temporary copy of the default database (see the module docstring)."""
+    """Settings on a temporary copy of the default database (see the module docstring).
+    A PostgreSQL URL is always one the operator gave (MATCHDAY_DB): used as it is."""
+    if engine_of(settings.db_path) == "postgresql":
+        yield settings
+        return
     with tempfile.TemporaryDirectory(prefix="matchday-") as folder:
         copy = Path(folder) / "matchday.db"
         source = Path(settings.db_path)

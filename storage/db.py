@@ -27,7 +27,8 @@ class Dialect(Protocol):
     engine: Engine  # also where a planner hint only SQLite has is left out (reads.indexed_by)
 
     def greatest(self, a: str, b: str) -> str:
-        """Larger of two scalars: SQLite's two-argument MAX, PostgreSQL's GREATEST."""
+        """Larger of two scalars: SQLite's two-argument MAX, PostgreSQL's GREATEST.
+        Only for NOT NULL operands: with a NULL, MAX gives NULL and GREATEST the other."""
         ...
 
     def json_array_values(self, column: str) -> str:

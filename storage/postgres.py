@@ -205,6 +205,15 @@ def _password(url: str) -> str | None:
     return userinfo.split(":", 1)[1] if userinfo and ":" in userinfo else None
 
 
+def database_passwords(url: str) -> list[str]:
+    """Every spelling of the password `url` carries (as written and percent-decoded, in its
+    user part or a `password=` parameter), for scrubbing log lines; empty when it has none."""
+    in_query = {m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(url)}
+    written = {_password(url)} | in_query
+    found = {s for s in written if s}
+    return sorted(found | {unquote(s) for s in found}, key=len, reverse=True)
+
+
 def redact(url: str) -> str:
     """`url` with its password (in the user part or a `password=` parameter) as `***`."""
     userinfo = _userinfo(url)
@@ -217,11 +226,7 @@ def redact(url: str) -> str:
 
 def _scrub(text: str, url: str) -> str:
     """`text` without any spelling of the URL's password (as written, or decoded)."""
-    secrets = {_password(url)} | set(
-        m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(url)
-    )
-    for secret in sorted({s for s in secrets if s} | {unquote(s) for s in secrets if s}, key=len,
-                         reverse=True):  # fmt: skip
+    for secret in database_passwords(url):
         text = text.replace(secret, "***")
     return text
 

@@ -124,15 +124,17 @@ class MatchReads(StoreBase):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await db.fetch_all(
+                # A goal's penalty flag (integer) and an incident's kind (text) get columns of
+                # their own: PostgreSQL's UNION refuses to mix the two types in one.
                 "SELECT 0, match_id, seq, side, minute, stoppage, scorer, penalty, own_goal, "
-                f"assist FROM goals WHERE match_id IN ({marks}) UNION ALL "
-                "SELECT 1, match_id, seq, side, minute, stoppage, player, kind, NULL, detail "
-                f"FROM incidents WHERE match_id IN ({marks})",
+                f"assist, NULL FROM goals WHERE match_id IN ({marks}) UNION ALL "
+                "SELECT 1, match_id, seq, side, minute, stoppage, player, NULL, NULL, detail, "
+                f"kind FROM incidents WHERE match_id IN ({marks})",
                 [*chunk, *chunk],
             )
-            for what, mid, seq, side, minute, stoppage, who, kind, og, extra in rows:
+            for what, mid, seq, side, minute, stoppage, who, pen, og, extra, kind in rows:
                 if what == 0:
-                    goal = Goal(side, minute, stoppage, who, bool(kind), bool(og), extra)
+                    goal = Goal(side, minute, stoppage, who, bool(pen), bool(og), extra)
                     goals.setdefault(mid, []).append(((minute, stoppage, seq), goal))
                 else:
                     incident = Incident(IncidentKind(kind), side, minute, stoppage, who, extra)
@@ -353,8 +355,11 @@ class MatchReads(StoreBase):
             (competition_id,),
         )
         totals: dict[tuple[str, str], int] = {}
-        for scorer, team, goals in sorted(rows, key=lambda r: -len(r[0])):
+        # Ties broken by name and team: the rows come in no set order (PostgreSQL's hash
+        # aggregate and SQLite's group order differ), and which name a shorter one merges
+        # into, and who comes first among equals, must not depend on it.
+        for scorer, team, goals in sorted(rows, key=lambda r: (-len(r[0]), r[0], r[1])):
             name = next((n for n, t in totals if t == team and same_player(scorer, n)), scorer)
             totals[(name, team)] = totals.get((name, team), 0) + goals
-        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0][0]))
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0][0], item[0][1]))
         return [(name, team, goals) for (name, team), goals in ranked[:limit]]

@@ -39,7 +39,7 @@ def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     return request.param
 
 
-def settings_for(fake: FakeTelegram, db: Path, **extra: str) -> Settings:
+def settings_for(fake: FakeTelegram, db: Path | str, **extra: str) -> Settings:
     env = {
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
@@ -54,7 +54,7 @@ def settings_for(fake: FakeTelegram, db: Path, **extra: str) -> Settings:
 @asynccontextmanager
 async def running_bot(
     fake: FakeTelegram,
-    db: Path,
+    db: Path | str,
     *,
     now: datetime | None = None,
     speed: float = 1.0,
@@ -87,7 +87,7 @@ def core_of(application: Application) -> Core:
 
 
 async def seed_followers(
-    db: Path,
+    db: Path | str,
     chats: list[int],
     now: datetime,
     team: str = "Japan",

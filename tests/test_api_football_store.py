@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,8 +30,8 @@ def at(minute: int, extra: int = 0) -> MatchState:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "af.db")
+async def store(database_url: str) -> AsyncIterator[Store]:
+    s = await Store.open(database_url)
     try:
         yield s
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
@@ -89,9 +88,9 @@ async def test_migrating_twice_or_an_unknown_chat_changes_nothing(store: Store) 
 
 @pytest.mark.usefixtures("transport")  # once per MATCHDAY_HTTP
 async def test_a_migrating_group_whose_supergroup_follows_too_gets_the_goal_once(
-    fake_telegram: FakeTelegram, tmp_path: Path
+    fake_telegram: FakeTelegram, database_url: str
 ) -> None:
-    db = tmp_path / "bot.db"
+    db = database_url
     group, supergroup, others = -3001, -1003001, [3002, 3003]
     await seed_followers(
         db, [group, supergroup, *others], BEFORE_HARAGUCHI, fake=fake_telegram

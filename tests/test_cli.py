@@ -14,7 +14,9 @@ from bot.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def matchday(args: list[str], stdin: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def matchday(
+    args: list[str], stdin: str, db: Path | str, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "MATCHDAY"))
     }

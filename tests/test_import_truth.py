@@ -3,10 +3,11 @@ any database, and the time zone of offset-less kick-offs given or announced."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-import sqlite3
 from pathlib import Path
 
+from storage.store import Store
 from tests.test_cli import matchday
 from tests.test_import import DATA
 
@@ -14,8 +15,8 @@ EN1 = str(DATA / "en.1-2024-25.json")
 WC2018 = str(DATA / "worldcup-2018.json")
 
 
-def test_half_times_the_goals_contradict_are_corrected_with_a_warning(tmp_path: Path) -> None:
-    db = tmp_path / "ht.db"
+def test_half_times_the_goals_contradict_are_corrected_with_a_warning(database_url: str) -> None:
+    db = database_url
     done = matchday(["import", WC2018], "", db)
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
@@ -32,8 +33,8 @@ def test_half_times_the_goals_contradict_are_corrected_with_a_warning(tmp_path: 
     assert "Japan 0–1 Poland" in after.stdout and after.stdout.count("(HT 0–0)") == 2
 
 
-def test_scorers_without_goal_details_invent_no_minute(tmp_path: Path) -> None:
-    db = tmp_path / "en.db"
+def test_scorers_without_goal_details_invent_no_minute(database_url: str) -> None:
+    db = database_url
     assert matchday(["import", EN1], "", db).returncode == 0
     done = matchday(["console", "--now", "2025-06-01T00:00:00Z"], "/scorers Arsenal\n", db)
     assert "Southampton FC 1–2 Arsenal FC" in done.stdout
@@ -41,8 +42,8 @@ def test_scorers_without_goal_details_invent_no_minute(tmp_path: Path) -> None:
     assert "'" not in done.stdout.replace("aren't", "")  # no minute at all
 
 
-def test_reimport_after_the_console_rewound_the_store_changes_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "again.db"
+def test_reimport_after_the_console_rewound_the_store_changes_nothing(database_url: str) -> None:
+    db = database_url
     first = matchday(["import", WC2018, EN1], "", db)
     assert "64 new or changed" in first.stdout and "380 new or changed" in first.stdout
     # The console at another instant rewinds what the store has observed...
@@ -54,10 +55,18 @@ def test_reimport_after_the_console_rewound_the_store_changes_nothing(tmp_path: 
 
 
 def _kickoffs(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [r[0] for r in conn.execute("SELECT kickoff FROM matches ORDER BY key")]
+    async def read() -> list[str]:
+        store = await Store.open(db)
+        try:
+            rows = await store.db.fetch_all("SELECT kickoff FROM matches ORDER BY key")
+            return [r[0] for r in rows]
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
 
 
+# SQLite only: it needs four databases and checks that a refused import creates no file.
 def test_time_zone_given_guessed_or_announced(tmp_path: Path) -> None:
     guessed = matchday(["import", EN1], "", tmp_path / "a.db")
     assert "read as Europe/London (guessed from the file name)" in guessed.stderr

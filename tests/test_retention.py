@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from bot.core import PRUNE_BATCH
 from bot.importer import print_stats
 from bot.settings import Settings, SettingsError
 from handlers.alerts import render_alert
+from storage.db import Connection
 from storage.store import Store
 from storage.times import to_db
-from tests.conftest import NOW, ask, build_store, plain_text
+from tests.conftest import NOW, SQLITE_ONLY, ask, build_store, plain_text
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
 from tests.harness import core_of, running_bot
@@ -27,80 +29,86 @@ OLD = NOW - timedelta(days=40)
 RECENT = NOW - timedelta(days=5)
 
 
-def add_rows(db: sqlite3.Connection, chat_id: int, prefix: str, n: int, status: str,
-             when: datetime, expires_at: datetime | None = None) -> None:  # fmt: skip
-    """`n` ledger rows created (and, if sent, sent) at `when`."""
-    (match_id,) = db.execute("SELECT id FROM matches WHERE key = ?", (BELGIUM_JAPAN,)).fetchone()
+async def add_rows(db: Connection, chat_id: int, prefix: str, n: int, status: str,
+                   when: datetime, expires_at: datetime | None = None) -> None:  # fmt: skip
+    """`n` ledger rows created (and, if sent, sent) at `when`, written beside the store."""
+    row = await db.fetch_one("SELECT id FROM matches WHERE key = ?", (BELGIUM_JAPAN,))
+    assert row is not None
     sent_at = to_db(when) if status == "sent" else None
     expiry = to_db(expires_at) if expires_at else None
-    db.executemany(
+    await db.execute_many(
         "INSERT INTO alerts(chat_id, match_id, event, text, created_at, expires_at, status, "
         "sent_at) VALUES (?, ?, ?, 'text', ?, ?, ?, ?)",
-        [(chat_id, match_id, f"{prefix}:{i}", to_db(when), expiry, status, sent_at)
+        [(chat_id, row[0], f"{prefix}:{i}", to_db(when), expiry, status, sent_at)
          for i in range(n)],
     )  # fmt: skip
 
 
-def seed_history(path: Path, chat_id: int) -> None:
-    with sqlite3.connect(path) as db:
-        add_rows(db, chat_id, "old-sent", 1_200, "sent", OLD)
-        add_rows(db, chat_id, "old-failed", 150, "failed", OLD)
-        add_rows(db, chat_id, "old-expired", 100, "expired", OLD)
-        add_rows(db, chat_id, "recent-sent", 70, "sent", RECENT)
-        add_rows(db, chat_id, "old-pending", 5, "pending", OLD)  # still to send: never pruned
-        add_rows(db, chat_id, "old-inactive", 3, "inactive", OLD)
-        # A reminder sent long ago for a kick-off still ahead: it stops a second reminder.
-        add_rows(db, chat_id, "reminder", 1, "sent", OLD, expires_at=NOW + timedelta(days=1))
+async def seed_history(db: Connection, chat_id: int) -> None:
+    await add_rows(db, chat_id, "old-sent", 1_200, "sent", OLD)
+    await add_rows(db, chat_id, "old-failed", 150, "failed", OLD)
+    await add_rows(db, chat_id, "old-expired", 100, "expired", OLD)
+    await add_rows(db, chat_id, "recent-sent", 70, "sent", RECENT)
+    await add_rows(db, chat_id, "old-pending", 5, "pending", OLD)  # still to send: never pruned
+    await add_rows(db, chat_id, "old-inactive", 3, "inactive", OLD)
+    # A reminder sent long ago for a kick-off still ahead: it stops a second reminder.
+    await add_rows(db, chat_id, "reminder", 1, "sent", OLD, expires_at=NOW + timedelta(days=1))
 
 
-def statuses(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT substr(event, 1, instr(event, ':') - 1), COUNT(*) FROM alerts "
-                          "GROUP BY 1").fetchall()  # fmt: skip
-    return dict(rows)
+async def statuses(db: Connection) -> dict[str, int]:
+    """Ledger rows by the prefix of their event (what `add_rows` was asked for)."""
+    rows = await db.fetch_all("SELECT event FROM alerts")
+    return dict(Counter(event.split(":", 1)[0] for (event,) in rows))
+
+
+async def chat_id_of(db: Connection, external_id: int) -> int:
+    row = await db.fetch_one("SELECT id FROM chats WHERE external_id = ?", (external_id,))
+    assert row is not None
+    return int(row[0])
 
 
 PARTIAL = ("alerts_pending", "alerts_sending", "chats_inactive", "alerts_errors")
 KEPT = {"recent-sent": 70, "old-pending": 5, "old-inactive": 3, "reminder": 1}
 
 
-async def test_settled_rows_are_pruned_in_small_batches(tmp_path: Path) -> None:
-    path = tmp_path / "matchday.db"
-    store = await build_store(path)
-    c = await chat(store, 1)
-    await store.close()
-    seed_history(path, c.id)
-    store = await Store.open(path)
+async def test_settled_rows_are_pruned_in_small_batches(database_url: str) -> None:
+    store = await build_store(database_url)
     try:
+        c = await chat(store, 1)
+        await seed_history(store.db, c.id)
         batches = []
         while pruned := await store.prune_ledger(NOW - timedelta(days=30), NOW, 500):
             batches.append(pruned)
         counts = await store.ledger_counts()
+        assert await statuses(store.db) == KEPT
     finally:
         await store.close()
     assert batches == [500, 500, 450]
-    assert statuses(path) == KEPT
     assert (counts["sent"], counts["pending"], counts["failed"], counts["expired"]) == (71, 5, 0, 0)
 
 
 async def test_the_running_bot_prunes_on_its_clock(
-    fake_telegram: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fake_telegram: FakeTelegram, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Rows 40 days older than the *virtual* clock go; rows 5 days older stay, though both are
     years older than the real date."""
-    db = tmp_path / "bot.db"
-    await seed_followers(db, [4242], NOW, fake=fake_telegram)
-    with sqlite3.connect(db) as conn:
-        (chat_id,) = conn.execute("SELECT id FROM chats WHERE external_id = 4242").fetchone()
-    seed_history(db, chat_id)
-    caplog.set_level(logging.INFO, logger="matchday")
-    async with running_bot(fake_telegram, db, now=NOW, MATCHDAY_POLL_SECONDS="1") as app:
-        core = core_of(app)
-        for _ in range(600):  # a few ticks of 0.2 s each, however busy the machine
-            if statuses(db).get("old-sent", 0) == 0 and core.next_prune is not None:
-                break
-            await asyncio.sleep(0.05)
-    assert statuses(db) == KEPT
+    await seed_followers(database_url, [4242], NOW, fake=fake_telegram)
+    beside = await Store.open(database_url)  # a second handle, as an operator's would be
+    try:
+        await seed_history(beside.db, await chat_id_of(beside.db, 4242))
+        caplog.set_level(logging.INFO, logger="matchday")
+        async with running_bot(
+            fake_telegram, database_url, now=NOW, MATCHDAY_POLL_SECONDS="1"
+        ) as app:
+            core = core_of(app)
+            for _ in range(600):  # a few ticks of 0.2 s each, however busy the machine
+                done = (await statuses(beside.db)).get("old-sent", 0) == 0
+                if done and core.next_prune is not None:
+                    break
+                await asyncio.sleep(0.05)
+        assert await statuses(beside.db) == KEPT
+    finally:
+        await beside.close()
     batches = [r.getMessage().split()[1] for r in caplog.records if "pruned" in r.getMessage()]
     assert batches == [str(PRUNE_BATCH)] * 2 + ["450"]  # one small batch a tick
 
@@ -140,6 +148,7 @@ def full_scans(details: list[str]) -> list[str]:
             and not d.endswith(partial)]  # fmt: skip
 
 
+@SQLITE_ONLY  # EXPLAIN QUERY PLAN through SQLite's trace callback: no PostgreSQL equivalent
 async def test_stats_and_housekeeping_read_indexes_not_tables(store: Store) -> None:
     env = {"MATCHDAY_ADMINS": "4242"}
     text = plain_text((await ask(store, "/stats", env=env)).text)
@@ -161,15 +170,17 @@ async def test_stats_and_housekeeping_read_indexes_not_tables(store: Store) -> N
 
 
 async def test_matchday_stats_counts_from_the_same_indexes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "bot.db"
-    await seed_followers(db, [4242], BEFORE_HARAGUCHI, fake=None)  # no Telegram here
-    with sqlite3.connect(db) as conn:
-        (chat_id,) = conn.execute("SELECT id FROM chats WHERE external_id = 4242").fetchone()
-        add_rows(conn, chat_id, "sent", 3, "sent", datetime.now(UTC))
-        add_rows(conn, chat_id, "failed", 2, "failed", datetime.now(UTC))
-    assert await print_stats(Settings.load(env={"MATCHDAY_DB": str(db)})) == 0
+    await seed_followers(database_url, [4242], BEFORE_HARAGUCHI, fake=None)  # no Telegram here
+    beside = await Store.open(database_url)
+    try:
+        chat_id = await chat_id_of(beside.db, 4242)
+        await add_rows(beside.db, chat_id, "sent", 3, "sent", datetime.now(UTC))
+        await add_rows(beside.db, chat_id, "failed", 2, "failed", datetime.now(UTC))
+    finally:
+        await beside.close()
+    assert await print_stats(Settings.load(env={"MATCHDAY_DB": database_url})) == 0
     out = capsys.readouterr().out
     assert "sent: 3" in out and "failed: 2" in out and "pending: 0" in out
     assert "kept: 30 days" in out
@@ -179,17 +190,23 @@ async def test_the_ledger_indexes_leave_a_fan_outs_inserts_alone(store: Store) -
     """A goal writes one pending row per follower; none of these indexes holds pending rows,
     so the fan-out's insert does not grow with them. (An `IN (...)` list in a partial index's
     WHERE is built again for every inserted row: it doubled the insert's cost.)"""
-    rows = await store._all("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+    if store.db.dialect.engine == "sqlite":
+        catalog = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+    else:  # PostgreSQL spells an IN list in an index's WHERE as `= ANY (ARRAY[...])`
+        catalog = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'alerts'"
+    rows = await store._all(catalog)
     ledger = {name: sql for name, sql in rows if name in
               {"alerts_sent", "alerts_settled", "alerts_errors", "alerts_match",
                "alerts_sending"}}  # fmt: skip
     assert len(ledger) == 5
     for sql in ledger.values():
-        assert " WHERE " in sql and " IN (" not in sql.upper(), sql
+        upper = sql.upper()
+        assert " WHERE " in upper and " IN (" not in upper and "ANY (" not in upper, sql
 
 
 async def test_a_store_from_the_first_ledger_indexes_is_upgraded(tmp_path: Path) -> None:
-    """Migration 3 shipped full indexes on alerts; migration 5 replaces them in place."""
+    """Migration 3 shipped full indexes on alerts; migration 5 replaces them in place.
+    SQLite only: PostgreSQL's schema began after migration 5 (its baseline is version 7)."""
     from storage.schema import MIGRATIONS
 
     path = tmp_path / "v3.db"
