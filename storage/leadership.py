@@ -27,6 +27,14 @@ _KEY_PREFIX = 0x4D44 << 32  # "MD"
 QUERY_TIMEOUT = 5.0
 
 
+ENGINE = "engine"  # the live engine: feed polling, reminders, ledger pruning
+
+
+def delivery_role(platform: str) -> str:
+    """The role of sending a platform's alerts: one sender per platform keeps its rate."""
+    return f"delivery:{platform}"
+
+
 class Leadership(Protocol):
     async def holds(self, role: str) -> bool:
         """Whether this process holds `role` now, taking it if it is free."""
