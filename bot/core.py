@@ -26,12 +26,15 @@ from handlers.base import Reply, Request
 from handlers.commands import dispatch
 from handlers.countries import warm_up
 from storage.health import Health
-from storage.leadership import ENGINE, LeadershipLost
+from storage.leadership import ENGINE, LeadershipLost, SoleProcess
 from storage.store import Store
 
 log = logging.getLogger("matchday")
 RESTART_CAP = 60.0  # seconds, at most, before a failed background task runs again
 EXIT_LEADERSHIP_LOST = 75  # EX_TEMPFAIL: restart me (as a standby)
+# Replicas: one sender per platform sends every alert, at this share of MATCHDAY_MAX_SEND_RATE,
+# so command replies the other replicas send meanwhile fit in the rest (README, Replicas).
+ALERT_SHARE = 0.9
 
 
 def stop_at_once(exc: LeadershipLost) -> None:
@@ -180,7 +183,8 @@ class Core:
             await store.close()
             raise
         _plan_by_follows(feed, store)
-        gate = RateGate(settings.max_send_rate)
+        replicas = not isinstance(store.leadership, SoleProcess)
+        gate = RateGate(settings.max_send_rate * (ALERT_SHARE if replicas else 1.0))
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
         core = cls(settings, clock, store, feed, gate, delivery, engine)

@@ -124,7 +124,9 @@ class MatchReads(StoreBase):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await db.fetch_all(
-                "SELECT 0, match_id, seq, side, minute, stoppage, scorer, penalty, own_goal, "
+                # penalty as text: PostgreSQL's UNION will not mix it with incidents' kind.
+                "SELECT 0, match_id, seq, side, minute, stoppage, scorer, "
+                "CAST(penalty AS TEXT), own_goal, "
                 f"assist FROM goals WHERE match_id IN ({marks}) UNION ALL "
                 "SELECT 1, match_id, seq, side, minute, stoppage, player, kind, NULL, detail "
                 f"FROM incidents WHERE match_id IN ({marks})",
@@ -132,7 +134,7 @@ class MatchReads(StoreBase):
             )
             for what, mid, seq, side, minute, stoppage, who, kind, og, extra in rows:
                 if what == 0:
-                    goal = Goal(side, minute, stoppage, who, bool(kind), bool(og), extra)
+                    goal = Goal(side, minute, stoppage, who, kind == "1", bool(og), extra)
                     goals.setdefault(mid, []).append(((minute, stoppage, seq), goal))
                 else:
                     incident = Incident(IncidentKind(kind), side, minute, stoppage, who, extra)
