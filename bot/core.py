@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,10 +26,24 @@ from handlers.base import Reply, Request
 from handlers.commands import dispatch
 from handlers.countries import warm_up
 from storage.health import Health
+from storage.leadership import ENGINE, LeadershipLost, SoleProcess
 from storage.store import Store
 
 log = logging.getLogger("matchday")
 RESTART_CAP = 60.0  # seconds, at most, before a failed background task runs again
+EXIT_LEADERSHIP_LOST = 75  # EX_TEMPFAIL: restart me (as a standby)
+# Replicas: one sender per platform sends every alert, at this share of MATCHDAY_MAX_SEND_RATE,
+# so command replies the other replicas send meanwhile fit in the rest (README, Replicas).
+ALERT_SHARE = 0.9
+
+
+def stop_at_once(exc: LeadershipLost) -> None:
+    """Our roles' lock session is gone, so another replica may run them already: stop now,
+    sending nothing more (never two senders), and exit non-zero for the supervisor."""
+    log.critical("%s: stopping this process at once (exit %d); restarted, it stands by",
+                 exc, EXIT_LEADERSHIP_LOST)  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_LEADERSHIP_LOST)
 
 
 async def supervised(name: str, work: Callable[[], Awaitable[None]], health: Health) -> None:
@@ -154,6 +170,9 @@ class Core:
     # One tick at a time, whoever asks (PTB's job, the background ticker, a caller that
     # wants the world as of now): a poll's observations must not interleave with another's.
     _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
+    roles: set[str] = field(default_factory=set)  # singleton roles this process runs
+    standby: set[str] = field(default_factory=set)  # roles asked for and held elsewhere
+    on_leadership_lost: Callable[[LeadershipLost], None] = stop_at_once
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock) -> Core:
@@ -164,10 +183,12 @@ class Core:
             await store.close()
             raise
         _plan_by_follows(feed, store)
-        gate = RateGate(settings.max_send_rate)
+        replicas = not isinstance(store.leadership, SoleProcess)
+        gate = RateGate(settings.max_send_rate * (ALERT_SHARE if replicas else 1.0))
         delivery = Delivery(store, {}, clock, gate)
         engine = LiveEngine(store, feed, clock, on_alerts=delivery.wake)
         core = cls(settings, clock, store, feed, gate, delivery, engine)
+        delivery.holds = core.holds
         try:
             await core._rewind()
         except BaseException:
@@ -195,8 +216,8 @@ class Core:
         from feeds.observe import progress
         from feeds.replay import ReplayFeed
 
-        if not isinstance(self.feed, ReplayFeed):
-            return
+        if not isinstance(self.feed, ReplayFeed) or not await self.holds(ENGINE):
+            return  # (a standby's replay is the engine holder's business)
         now = self.clock.now()
         states = await self.feed.states_at(now)
         stored = await self.store.matches_by_key([s.key for s in states])
@@ -226,7 +247,26 @@ class Core:
         """Real seconds between engine ticks: often enough for the clock's speed."""
         return min(5.0, max(0.2, self.settings.poll_seconds / self.clock.speed))
 
+    async def holds(self, role: str) -> bool:
+        """Whether this process runs `role` now, taking it if it is free (replicas on one
+        PostgreSQL database take turns; a SQLite store's one process runs every role)."""
+        try:
+            held = await self.store.leadership.holds(role)
+        except LeadershipLost as exc:
+            self.on_leadership_lost(exc)
+            raise
+        except Exception as exc:  # the database is unreachable: stand by, ask again later
+            log.warning("cannot ask the database who runs %s (%s); standing by", role, exc)
+            self.store.health.failed("leadership", exc)
+            held = False
+        (self.roles if held else self.standby).add(role)
+        (self.standby if held else self.roles).discard(role)
+        return held
+
     async def tick(self) -> None:
+        if not await self.holds(ENGINE):  # another replica runs the engine: stand by
+            self.metrics.last_tick = time.monotonic()  # (alive: /healthz stays green)
+            return
         try:
             async with self._ticking, self.metrics.tick():
                 await self.engine.tick()

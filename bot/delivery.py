@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.rate_gate import STRICTEST, ChatLimits, RateGate
 from handlers.base import Button
+from storage.leadership import delivery_role
 from storage.ledger import Ledger
 from storage.store import Chat, PendingAlert, Store
 
@@ -132,6 +133,9 @@ class Delivery:
         self._marker: asyncio.Task[None] | None = None
         self._filling = asyncio.Lock()
         self._due: list[float] = []  # heap: when rows this process put off come due
+        # Whether this process sends a role's alerts (`delivery:<platform>`): Core asks the
+        # store's leadership, so replicas on one database have one sender per platform.
+        self.holds: Callable[[str], Awaitable[bool]] = store.leadership.holds
 
     def wake(self) -> None:
         """New rows are in the ledger: look now rather than at the next idle check."""
@@ -208,7 +212,8 @@ class Delivery:
         free = self.max_claims - len(self._tasks)
         if self._stopping or (free < self.max_in_flight // 2 and self._tasks):
             return
-        platforms = self._platforms()
+        platforms = [p for p in self._platforms() if await self.holds(delivery_role(p))]
+        # Taking a platform over (or starting): the previous sender's claims are ours now.
         if fresh := [p for p in platforms if p not in self._reset]:
             reset = await self.ledger.reset_claims(fresh, self._now(), BACKOFF_CAP)
             if reset:

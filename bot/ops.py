@@ -27,6 +27,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from storage.leadership import delivery_role
+
 if TYPE_CHECKING:
     from bot.core import Core
 
@@ -35,6 +37,12 @@ log = logging.getLogger("matchday.ops")
 STORE_TIMEOUT = 2.0  # seconds the store gets to answer a probe
 STALL_AFTER = 300.0  # real seconds without a send while alerts are due: delivery is stalled
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def delivered(core: Core) -> list[str]:
+    """Platforms whose alerts this process sends (all but those another replica sends):
+    a standby does not call delivery stalled while the sender works through a fan-out."""
+    return [p for p in core.delivery.senders if delivery_role(p) not in core.standby]
 
 
 class Metrics:
@@ -126,7 +134,7 @@ class Ops:
         core = self.core
         try:
             async with asyncio.timeout(STORE_TIMEOUT):
-                due = await core.store.due_alerts(list(core.delivery.senders), core.clock.now())
+                due = await core.store.due_alerts(delivered(core), core.clock.now())
         except Exception as exc:  # a locked, missing or broken database: all say "not ready"
             return Health(False, f"store not answering ({type(exc).__name__})", {})
         now = time.monotonic()
@@ -138,6 +146,7 @@ class Ops:
             "last_tick_seconds_ago": None if tick_age is None else round(tick_age, 1),
             "pending_due": sum(due.counts.values()),
             "sent_by_process": core.delivery.sent,
+            "roles": sorted(core.roles),  # what this replica runs (the others stand by)
         }
         # Ten poll intervals on the clock without a finished tick (5 minutes at the default
         # 30 s and real speed): long enough for a slow feed, short enough for a probe.

@@ -16,7 +16,8 @@ SECRET_KEY = "webhook.secret"
 
 async def webhook_secret(settings: Settings) -> str:
     """The configured secret, else the one generated on first use and kept in the database,
-    so a restart registers the same one and a request signed before it still passes."""
+    so a restart registers the same one and a request signed before it still passes.
+    Replicas starting at once agree on it: the first one stored wins, the others read it."""
     if settings.webhook_secret:
         return settings.webhook_secret
     store = await Store.open(settings.db_path)
@@ -25,7 +26,6 @@ async def webhook_secret(settings: Settings) -> str:
         if stored:
             return stored
         generated = secrets.token_urlsafe(32)  # 43 characters of [A-Za-z0-9_-], as Telegram takes
-        await store.set_meta(SECRET_KEY, generated)
-        return generated
+        return await store.settle_meta(SECRET_KEY, generated)
     finally:
         await store.close()

@@ -81,6 +81,18 @@ class StoreBase:
         async with self.transaction() as tx:
             await tx.execute(SET_META, (key, value))
 
+    async def settle_meta(self, key: str, value: str) -> str:
+        """The value stored under `key`, storing `value` first if there is none: the first
+        writer wins, so replicas starting at once agree (e.g. on the webhook secret)."""
+        async with self.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+                (key, value),
+            )
+            row = await tx.fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
+        assert row is not None
+        return row[0]
+
     # -- teams and competitions ------------------------------------------------------------
 
     async def teams(self) -> list[Team]:

@@ -45,6 +45,13 @@ class Dialect(Protocol):
         """Seconds since 1970 of an ISO-8601 UTC text column, as an integer expression."""
         ...
 
+    def skip_locked(self, alias: str) -> str:
+        """The end of a claim query, so that processes claiming at once never take one row
+        twice: PostgreSQL's `FOR UPDATE OF alias SKIP LOCKED` (rows another transaction is
+        claiming are passed over, not waited for); nothing on SQLite, whose one writer at
+        a time already claims alone."""
+        ...
+
 
 class Connection(Protocol):
     """What a statement runs on: the database itself, or one open write transaction.

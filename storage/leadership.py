@@ -22,6 +22,17 @@ log = logging.getLogger("matchday.leadership")
 # Advisory lock keys share one 64-bit space per database; this prefix keeps ours apart from
 # any other application's (the low 32 bits name the role).
 _KEY_PREFIX = 0x4D44 << 32  # "MD"
+# A lock query that does not answer within this long means the session is as good as gone
+# (a cut network): treated as lost, never waited on while a standby may be taking over.
+QUERY_TIMEOUT = 5.0
+
+
+ENGINE = "engine"  # the live engine: feed polling, reminders, ledger pruning
+
+
+def delivery_role(platform: str) -> str:
+    """The role of sending a platform's alerts: one sender per platform keeps its rate."""
+    return f"delivery:{platform}"
 
 
 class Leadership(Protocol):
@@ -71,13 +82,14 @@ class AdvisoryLocks:
                 self._conn = await self._connect()
             try:
                 if role in self._held:
-                    await self._conn.fetchval("SELECT 1")
+                    await self._conn.fetchval("SELECT 1", timeout=QUERY_TIMEOUT)
                     return True
                 taken = await self._conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", role_key(role)
+                    "SELECT pg_try_advisory_lock($1)", role_key(role), timeout=QUERY_TIMEOUT
                 )
             except Exception as exc:
                 held, self._held = self._held, set()
+                self._conn.terminate()  # whatever state it is in, its session is over for us
                 self._conn = None
                 if held:
                     raise LeadershipLost(f"lost the session that held {sorted(held)}") from exc

@@ -6,8 +6,10 @@ inactive). The `sending` rows are therefore exactly the sends that may have reac
 without being marked: delivery claims no more rows than it has send slots, and keeps a slot
 until the row is settled, so after a SIGKILL at most that many alerts can be sent twice. The
 next process that runs the platform puts its `sending` rows back to `pending` before it
-claims anything (`reset_claims`): one process runs a platform's delivery at a time (two
-pollers of one Telegram token cannot run side by side anyway).
+claims anything (`reset_claims`): one process runs a platform's delivery at a time (the
+role `delivery:<platform>` of storage/leadership.py, taken only once the previous holder's
+session is gone). On PostgreSQL a claim also locks its rows `SKIP LOCKED`, so two claimers
+racing (replicas during a takeover) can never take one row twice.
 
 Times here (`now`, `next_attempt_at`) are POSIX seconds on the bot's clock, the virtual one
 under `--now`/`--speed`, so backoff and retry budgets run on the same clock as the matches.
@@ -58,7 +60,7 @@ WHERE c.id = a.chat_id
   AND (a.next_attempt_at IS NULL OR a.next_attempt_at <= ?)
   AND a.id = (SELECT MIN(o.id) FROM alerts o
               WHERE o.chat_id = a.chat_id AND o.status IN ('pending', 'sending'))
-ORDER BY a.id LIMIT ?
+ORDER BY a.id LIMIT ? {{lock}}
 """
 
 
@@ -212,8 +214,10 @@ class Ledger:
         """Mark up to `limit` claimable rows `sending` and return them, in one transaction."""
         if not platforms or limit <= 0:
             return []
-        sql = _CLAIMABLE.format(platforms=", ".join("?" * len(platforms)))
+        marks = ", ".join("?" * len(platforms))
         async with self.store.transaction() as tx:
+            # Replicas' claims never overlap: rows another process is claiming are skipped.
+            sql = _CLAIMABLE.format(platforms=marks, lock=tx.dialect.skip_locked("a"))
             rows = await tx.fetch_all(sql, (*platforms, now, limit))
             if rows:
                 await tx.execute_many(

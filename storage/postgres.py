@@ -63,6 +63,9 @@ class PostgresDialect:
     def epoch_seconds(self, iso_text: str) -> str:
         return f"CAST(EXTRACT(EPOCH FROM CAST({iso_text} AS timestamptz)) AS BIGINT)"
 
+    def skip_locked(self, alias: str) -> str:
+        return f"FOR UPDATE OF {alias} SKIP LOCKED"
+
 
 DIALECT = PostgresDialect()
 
@@ -237,6 +240,26 @@ class DatabaseUnavailable(Exception):
 
 
 # -- connections -------------------------------------------------------------------------------
+
+# A session advisory lock lives as long as its TCP session: keepalives make the server end a
+# session whose host vanished (power cut, cut network) within about 10 + 3 × 5 = 25 s, so
+# the roles it held are taken over then; a killed process's session ends at once.
+LOCK_SESSION = {
+    "application_name": "matchday-leadership",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+
+
+async def lock_connection(url: str) -> asyncpg.Connection:
+    """The dedicated connection that holds this process's advisory locks (its roles)."""
+    try:
+        return await asyncpg.connect(dsn=url, server_settings=LOCK_SESSION, timeout=10)
+    except Exception as exc:  # whatever it is, it must not carry the password out
+        reason = _scrub(f"{type(exc).__name__}: {exc}", url)
+        raise DatabaseUnavailable(f"PostgreSQL at {redact(url)}: {reason}") from None
+
 
 
 def _numeric_out(text: str) -> int | float:

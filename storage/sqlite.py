@@ -35,6 +35,9 @@ class SqliteDialect:
     def epoch_seconds(self, iso_text: str) -> str:
         return f"CAST(strftime('%s', {iso_text}) AS INTEGER)"
 
+    def skip_locked(self, alias: str) -> str:
+        return ""
+
 
 DIALECT = SqliteDialect()
 

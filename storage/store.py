@@ -9,10 +9,12 @@ at all. The names other modules import from here are re-exported below.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from storage.chats import Chat, ChatsRepository
 from storage.db import Database, engine_of
+from storage.leadership import AdvisoryLocks, Leadership, SoleProcess
 from storage.ledger import LEDGER_STATUSES, DueAlerts, LedgerReports, PendingAlert, pending_of
 from storage.matches import ApplyResult, Renderer
 from storage.reads import same_player
@@ -69,7 +71,25 @@ async def open_database(target: str | Path) -> Database:
 class Store(Reminders, ChatsRepository, SourceMatches, LedgerReports):
     """The facade every other part talks to; no SQL lives outside this package."""
 
+    # Which singleton roles (the live engine, each platform's delivery) this process runs:
+    # all of them on SQLite (one process per file); on PostgreSQL, those whose advisory lock
+    # it holds, so replicas on one database share the work (storage/leadership.py).
+    leadership: Leadership = SoleProcess()
+
     @classmethod
     async def open(cls, target: str | Path) -> Store:
         """The store at `target`: a SQLite file path or a postgresql:// URL."""
-        return cls(await open_database(target))
+        store = cls(await open_database(target))
+        location = str(target)
+        if engine_of(location) == "postgresql":
+            from storage.postgres import lock_connection
+
+            store.leadership = AdvisoryLocks(functools.partial(lock_connection, location))
+        return store
+
+    async def close(self) -> None:
+        """Roles first (their locks free for a standby at once), then the database."""
+        try:
+            await self.leadership.close()
+        finally:
+            await super().close()
