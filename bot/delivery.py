@@ -300,8 +300,11 @@ class Delivery:
                 await self._write(ledger.release, [row.id], None, result.error)
             case Outcome.FORBIDDEN:
                 self._note(row, result.error)
-                await self._write(ledger.settle, row.id, "inactive", result.error)
+                # The chat first (its pending rows go with it), while this row still holds
+                # the chat's turn: settled first, the chat's next row could be claimed and
+                # sent to the gone chat before the chat is switched off.
                 await self._write(self.store.set_chat_active, row.chat.id, False)
+                await self._write(ledger.settle, row.id, "inactive", result.error)
             case Outcome.MIGRATED if result.new_chat_id is not None:
                 self._note(row, f"chat moved to {result.new_chat_id}")
                 await self._write(self.store.migrate_chat, row.chat.id, result.new_chat_id)
