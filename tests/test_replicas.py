@@ -132,10 +132,12 @@ def match(scheduled: datetime, goals: list[tuple[int, str]]) -> dict[str, object
                     goals=nodes)  # fmt: skip
 
 
-async def seed_followers(url: str, scheduled: datetime) -> None:
+async def seed_followers(url: str, scheduled: datetime, fake: FakeTelegram) -> None:
     """The match as a poll stored it, and 1,000 chats following Japan, through the store (as
     /follow leaves them), before the replicas start: a live match with followers is polled
-    every 30 s from the first look."""
+    every 30 s from the first look. Telegram knows a chat that sent /follow, so the strict
+    fake learns them too (it answers "chat not found" for chats it never saw)."""
+    fake.register_chats(list(FOLLOWERS))
     store = await Store.open(url)
     try:
         now = datetime.now(UTC)
@@ -158,7 +160,7 @@ async def test_two_replicas_share_the_work_and_survive_a_sigkill(
         FakeFootballData(token=FD_TOKEN, quota_per_minute=100_000) as fd,
     ):
         fd.set_match(match(scheduled, []))
-        await seed_followers(postgres_url, scheduled)
+        await seed_followers(postgres_url, scheduled, fake)
         ports = [free_port(), free_port()]
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
         async with Forwarder(ports) as forwarder:
