@@ -42,19 +42,30 @@ class LiveEngine:
         self._last_observed: datetime | None = None
         self._settled_at: datetime | None = None
         self._budget_note: str | None = None
+        self._watched: frozenset[str] = frozenset()  # what the last poll was told to watch
 
     async def tick(self) -> None:
         now = self.clock.now()
         queued = 0
-        if self.next_poll is None or now >= self.next_poll:
-            queued += await self._poll(now)
+        watched = await self.store.watched_keys(now, WATCH_LEAD)
+        if self.next_poll is None or now >= self.next_poll or self._newly_watched(watched):
+            queued += await self._poll(now, watched)
         queued += await self.store.queue_due_reminders(now, render_alert)
         if queued:
             self.on_alerts()
 
-    async def _poll(self, now: datetime) -> int:
+    def _newly_watched(self, watched: list[str]) -> bool:
+        """A match became watched since the last poll (a /follow, a new chat following, a
+        kick-off coming within the lead): the feed planned that poll's `next_poll_at` without
+        it, maybe 15 minutes of idle away, so it is asked again now and plans anew — its own
+        budget still decides whether it spends a request. The store is the one place every
+        replica's follows meet, so one indexed query a tick sees them all."""
+        return not self._watched.issuperset(watched)
+
+    async def _poll(self, now: datetime, watched: list[str]) -> int:
+        self._watched = frozenset(watched)
         try:
-            result = await self.feed.poll(now, await self.store.watched_keys(now, WATCH_LEAD))
+            result = await self.feed.poll(now, watched)
             states = list(result.states)
             settled = await self._settle(now, {s.key for s in states})
         except FeedError as exc:  # feeds should not raise, but a store must outlive a feed

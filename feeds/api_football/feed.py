@@ -34,7 +34,9 @@ log = logging.getLogger("matchday.feeds.api_football")
 
 #: Followed fixtures between two instants (the store's answer), for planning the day.
 Followed = Callable[[datetime, datetime], Awaitable[Collection[str]]]
-_IDLE_CHECK = timedelta(minutes=15)  # a look costs nothing: picks up matches followed since
+# A look costs nothing: it replans the day for matches followed since (one followed while
+# live or about to start makes the engine ask at once, bot/engine.py).
+_IDLE_CHECK = timedelta(minutes=15)
 
 
 class ApiFootballFeed(QuotaPoller):
