@@ -10,6 +10,7 @@ safety nets, never the thing a test measures.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -17,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from bot import discord_gateway
 from bot.discord_gateway import GATEWAY
 from feeds.football_data.parsing import parse_match
 from handlers.alerts import render_alert
@@ -175,3 +178,40 @@ async def seed_channel_following_japan(url: str, scheduled: datetime) -> None:
         await store.follow(chat.id, "team", japan.id, now)
     finally:
         await store.close()
+
+
+class Roles:
+    """What `take_gateway`/`keep_gateway` use of Core: its answers to "do I hold it?"."""
+
+    def __init__(self, *answers: bool) -> None:
+        self.answers = list(answers)
+        self.asked = 0
+        self.lost: list[Exception] = []
+
+    async def holds(self, role: str) -> bool:
+        assert role == GATEWAY
+        self.asked += 1
+        return self.answers.pop(0)
+
+    def on_leadership_lost(self, exc: Exception) -> None:
+        self.lost.append(exc)
+
+
+async def test_a_standby_asks_until_the_gateway_is_free_saying_so_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(discord_gateway, "STANDBY_POLL", 0.0)
+    caplog.set_level(logging.INFO, logger="matchday.discord")
+    roles = Roles(False, False, True)
+    await discord_gateway.take_gateway(roles)  # type: ignore[arg-type]
+    assert roles.asked == 3
+    assert sum(STANDING_BY in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_the_holder_that_no_longer_holds_the_gateway_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(discord_gateway, "STANDBY_POLL", 0.0)
+    roles = Roles(True, True, False)
+    await discord_gateway.keep_gateway(roles)  # type: ignore[arg-type]
+    assert roles.asked == 3 and len(roles.lost) == 1
