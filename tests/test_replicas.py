@@ -159,6 +159,7 @@ async def test_two_replicas_share_the_work_and_survive_a_sigkill(
     ):
         fd.set_match(match(scheduled, []))
         await seed_followers(postgres_url, scheduled)
+        fake.register_chats(list(FOLLOWERS))  # they started the bot (the fake is strict)
         ports = [free_port(), free_port()]
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
         async with Forwarder(ports) as forwarder:
