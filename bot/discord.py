@@ -1,7 +1,8 @@
 """The Discord front end: slash commands and button presses in, `Request`s to the handlers,
 replies and alerts out — the same handlers, store, live engine and ledger as Telegram. The
 commands themselves are in `bot/discord_commands.py`; here are the client that holds the
-gateway session, its addresses (DISCORD_API_URL, DISCORD_GATEWAY_URL) and the sender.
+gateway session, its addresses (DISCORD_API_URL, DISCORD_GATEWAY_URL) and the sender. With
+replicas, one holds the gateway and the others stand by (`bot/discord_gateway.py`).
 
 `DiscordSender.send` is the one place that turns Discord's errors into delivery outcomes.
 Discord's rate limits (per-route buckets keyed by the X-RateLimit-Bucket header, the global
@@ -47,6 +48,7 @@ from bot.discord_commands import (  # the commands' public names, importable fro
     suggest_team,
     suggest_zone,
 )
+from bot.discord_gateway import keep_gateway, take_gateway
 from bot.discord_render import render
 from bot.settings import Settings, SettingsError
 from handlers.base import Button, Reply
@@ -185,18 +187,26 @@ class MatchdayDiscord(discord.Client):
         self.tree = build_tree(self, core)
         self.logged_in = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None  # checks the gateway role is ours
+        self._registered = False
         self.refusal: str | None = None  # why Discord is off for good, once it is
         # Registered now, not at login: delivery then never spins on rows it has no sender for.
         core.add_sender(DiscordSender(self.http, self.logged_in))
 
     async def setup_hook(self) -> None:
-        """Logged in: alerts may go out; register the slash commands."""
+        """Logged in: alerts may go out (holder of the gateway or standby)."""
         self.logged_in.set()
+
+    async def _register(self) -> None:
+        """Register the slash commands, once, as the gateway holder (bot/discord_gateway.py)."""
+        if self._registered:
+            return
         try:
             synced = await self.tree.sync()
             log.info("registered %d Discord slash commands", len(synced))
         except discord.HTTPException as exc:  # the commands registered last time still work
             log.error("could not register the Discord slash commands: %s", exc)
+        self._registered = True
 
     async def on_ready(self) -> None:
         log.info("Matchday is up on Discord as %s in %d servers", self.user, len(self.guilds))
@@ -227,12 +237,19 @@ class MatchdayDiscord(discord.Client):
         network is down at start-up. A refusal (401 at login, or a gateway close code that
         no retry can fix) ends the Discord front end with one error line; whatever else
         runs in the process (Telegram, the engine, delivery) carries on.
+
+        Every replica logs in (its alert sender needs it); only the holder of the gateway
+        role registers the commands and connects (bot/discord_gateway.py).
         """
         delay = 1.0
         while not self.is_closed():
             try:
                 if not self.logged_in.is_set():
                     await self.login(token)
+                if self._keeper is None:
+                    await take_gateway(self.core)
+                    self._keeper = asyncio.create_task(keep_gateway(self.core), name="gateway")
+                await self._register()
                 await self.connect(reconnect=True)
                 return
             except asyncio.CancelledError:
@@ -272,10 +289,11 @@ class MatchdayDiscord(discord.Client):
         'disconnect' event on a client that no longer has a loop to run it on.
         """
         self.core.delivery.senders.pop(PLATFORM, None)
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._runner
+        for task in (self._runner, self._keeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self.close()
 
 

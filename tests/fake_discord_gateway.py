@@ -13,6 +13,8 @@ client is what a test drives, and a test can break the connection the ways Disco
   cut a payload). Without it, frames are plain JSON text.
 - A session outlives its connection: dispatches sent while no connection is up wait in the
   session and are replayed by a RESUME, then RESUMED — exactly what Discord promises.
+- Every session of the bot gets every event, as Discord sends them to each session of an
+  unsharded bot: two processes holding sessions would both hear each slash command.
 - Faults: `drop` (the TCP connection vanishes: the client sees 1006), `close(code)`,
   `reconnect` (op 7), `invalidate(resumable)` (op 9); `refuse_identify` closes with 4004;
   `request_heartbeat` (op 1 from the gateway) wants a heartbeat back at once.
@@ -148,18 +150,33 @@ class FakeGateway:
             connection.session.invalid = True
         await self._send(connection, {"op": INVALID_SESSION, "d": resumable})
 
-    async def dispatch(self, name: str, data: JSON) -> int:
-        """An event for the bot: numbered in its session, sent now if it is connected, else
-        kept for the RESUME. Returns its sequence number."""
-        session = self.session
-        if session is None:
+    async def dispatch(self, name: str, data: JSON, session: Session | None = None) -> int:
+        """An event for one `session` (READY, GUILD_CREATE, RESUMED), or for the bot: then,
+        as Discord does for an unsharded bot, for every session it holds, however many
+        processes opened them. Each session numbers it in its own sequence, sends it now if
+        connected, else keeps it for a RESUME. Returns its number in the current session."""
+        current = session or self.session
+        if current is None:
             raise RuntimeError("the bot has no gateway session yet")
-        frame = {"op": DISPATCH, "t": name, "s": session.seq + 1, "d": data}
-        session.events.append(frame)
-        if self.connected and session.connection is not None:
-            await self._send(session.connection, frame)
+        targets = [session] if session else [s for s in self.sessions.values() if not s.invalid]
+        seq = 0
+        for target in targets:
+            frame = {"op": DISPATCH, "t": name, "s": target.seq + 1, "d": data}
+            target.events.append(frame)
+            connection = target.connection
+            if connection is not None and not connection.ws.closed:
+                await self._send(connection, frame)
+            if target is current:
+                seq = frame["s"]
         self.owner.notify()
-        return frame["s"]
+        return seq
+
+    def heard(self, name: str, event_id: str) -> list[Connection]:
+        """The connections that were sent the dispatch `name` whose ``d.id`` is `event_id`:
+        which bot processes heard of, say, one INTERACTION_CREATE."""
+        return [c for c in self.connections
+                if any(f["t"] == name and (f["d"] or {}).get("id") == event_id
+                       for f in c.sent)]  # fmt: skip
 
     # -- the protocol ------------------------------------------------------------------------
 
@@ -225,7 +242,7 @@ class FakeGateway:
         self.session = session
         self._attach(connection, session)
         owner = self.owner
-        await self.dispatch("READY", {
+        await self.dispatch("READY", session=session, data={
             "v": 10, "user": owner.bot_user(), "session_id": session.id,
             "resume_gateway_url": self.resume_url, "session_type": "normal",
             "guilds": [{"id": str(g), "unavailable": True} for g in owner.guild_ids()],
@@ -234,7 +251,7 @@ class FakeGateway:
             "guild_join_requests": [], "geo_ordered_rtc_regions": [], "_trace": ["fake"],
         })  # fmt: skip
         for guild in owner.guild_payloads():
-            await self.dispatch("GUILD_CREATE", guild)
+            await self.dispatch("GUILD_CREATE", guild, session)
 
     async def _resume(self, connection: Connection, data: JSON) -> None:
         if data.get("token") != self.owner.token:
@@ -250,7 +267,7 @@ class FakeGateway:
         self._attach(connection, session)
         for frame in session.events[seq:]:  # what the client missed, in order
             await self._send(connection, frame)
-        await self.dispatch("RESUMED", {"_trace": ["fake"]})
+        await self.dispatch("RESUMED", {"_trace": ["fake"]}, session)
 
     async def _refuse(self, connection: Connection, code: int, reason: str) -> None:
         connection.closed_with = code
