@@ -14,16 +14,41 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import fanout, profiling, roundtrip, startup, store_scale
+from bench import engines, fanout, profiling, roundtrip, startup, store_scale
 from bench.common import BENCH_DIR, SCALE, Report, fmt, machine
 from bench.findings import FINDINGS
+from bench.postgres_server import PostgresServer
+
+PG_STORE = "2 store at scale (PostgreSQL)"
+PG_FANOUT = "3 fan-out (PostgreSQL)"
 
 
 async def main(report: Report, tmp: Path) -> None:
+    async with engines.postgres() as server:
+        if server is None:
+            report.note("PostgreSQL server binaries absent (or the server would not start): "
+                        "the store-level figures are SQLite's only.")  # fmt: skip
+        await _steps(report, tmp, server)
+
+
+async def _pg_store(report: Report, tmp: Path, server: PostgresServer) -> None:
+    """The store-scale figures again on PostgreSQL: the same history, the same calls."""
+    await store_scale.run(report, tmp, target=await engines.new_database(server), sec=PG_STORE)
+
+
+async def _pg_fanout(report: Report, server: PostgresServer) -> None:
+    await fanout.run_apply(report, await engines.new_database(server), PG_FANOUT)
+
+
+async def _steps(report: Report, tmp: Path, server: PostgresServer | None) -> None:
     big_db: Path | None = None
     # The store runs first: its p99s are sensitive to the garbage the round trip leaves.
     steps = [
         ("2 store at scale", lambda: store_scale.run(report, tmp)),
+        *([] if server is None else [
+            (PG_STORE, lambda: _pg_store(report, tmp, server)),
+            (PG_FANOUT, lambda: _pg_fanout(report, server)),
+        ]),
         ("1 round trip", lambda: roundtrip.run(report, tmp, n=2000)),
         ("3 fan-out", lambda: fanout.run(report, tmp)),
         ("3 fan-out (minimal server)", lambda: fanout.run_minimal(report, tmp)),

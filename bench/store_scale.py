@@ -7,7 +7,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import NOW, SCALE, Report, Timer, build_synthetic, fmt, pct, team_name
+from bench.common import (
+    NOW,
+    SCALE,
+    Report,
+    Timer,
+    build_synthetic,
+    build_synthetic_pg,
+    fmt,
+    pct,
+    team_name,
+)
+from bench.engines import Target, is_postgres, size_mb
 from bot.clock import Clock
 from bot.settings import Settings
 from feeds.model import Goal, MatchState, Status, TeamRef
@@ -21,16 +32,20 @@ from storage.store import Store
 COMMANDS = ("/score {team}", "/scorers {team}", "/next {team}", "/table {comp}")
 
 
-async def build_big_store(path: Path, scale: dict[str, int] | None = None) -> dict[str, float]:
-    """World Cup 2018 through Store.apply, then the synthetic history with plain sqlite3."""
+async def build_big_store(target: Target, scale: dict[str, int] | None = None) -> dict[str, float]:
+    """World Cup 2018 through Store.apply, then the synthetic history loaded past the store
+    (plain sqlite3, or COPY on PostgreSQL)."""
     scale = scale or SCALE
-    store = await Store.open(path)
+    store = await Store.open(target)
     matches = load_bundled_world_cup_2018().matches
     feed = ReplayFeed(matches)
     await store.apply([feed.state_at(m, NOW) for m in matches], NOW, render_alert, silent=True)
     await store.close()
     t = Timer()
-    counts = build_synthetic(path, scale)
+    if is_postgres(target):
+        counts: dict[str, float] = dict(await build_synthetic_pg(str(target), scale))
+    else:
+        counts = dict(build_synthetic(Path(target), scale))
     counts["build_seconds"] = t.elapsed()
     return counts
 
@@ -74,20 +89,22 @@ def synthetic_states(n: int, now: datetime, seed: int = 3) -> list[MatchState]:
     return out
 
 
-async def run(report: Report, tmp: Path, calls_per_command: int = 300,
-              import_n: int = 5000) -> Path:  # fmt: skip
-    sec = "2 store at scale"
-    path = tmp / "big.db"
+async def run(report: Report, tmp: Path, calls_per_command: int = 300, import_n: int = 5000,
+              target: Target | None = None, sec: str = "2 store at scale") -> Target:  # fmt: skip
+    """Every store-scale figure on one engine: a SQLite file in `tmp` unless `target` (a
+    PostgreSQL URL) is given. Returns the store, for the startup and profiling steps."""
+    path: Target = tmp / "big.db" if target is None else target
+    loader = "COPY" if is_postgres(path) else "sqlite3 executemany"
     counts = await build_big_store(path)
     print(f"  built {counts} in {counts['build_seconds']:.1f}s", flush=True)
-    report.add(sec, "synthetic history build (sqlite3 executemany)", counts["build_seconds"], "s",
+    report.add(sec, f"synthetic history build ({loader})", counts["build_seconds"], "s",
                note=f"{counts['matches']:,} matches, {counts['goals']:,} goals, "
                     f"{counts['chats']:,} chats, {counts['follows']:,} follows, "
                     f"{counts['teams']:,} teams, "
                     f"{counts['competitions']:,} competitions")  # fmt: skip
-    report.add(sec, "DB size (after build)", path.stat().st_size / 1e6, "MB")
+    report.add(sec, "DB size (after build)", await size_mb(path), "MB")
 
-    synthetic_now = datetime.fromtimestamp(counts["synthetic_now"], UTC)
+    synthetic_now = datetime.fromtimestamp(int(counts["synthetic_now"]), UTC)
     clock = Clock(synthetic_now, 1.0)
     store = await Store.open(path)
     try:
@@ -168,5 +185,5 @@ async def run(report: Report, tmp: Path, calls_per_command: int = 300,
     print(f"  import: {import_n} matches in {took:.2f}s = {rate:,.0f}/s", flush=True)
     report.add(sec, f"import via Store.apply ({import_n:,} new matches, one call)", rate,
                "matches/s", target=20_000)  # fmt: skip
-    report.add(sec, "DB size (after import)", path.stat().st_size / 1e6, "MB")
+    report.add(sec, "DB size (after import)", await size_mb(path), "MB")
     return path

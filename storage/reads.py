@@ -123,16 +123,18 @@ class MatchReads(StoreBase):
         for start in range(0, len(match_ids), 500):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
+            # Each column has one type in both halves (PostgreSQL refuses a UNION of an
+            # integer `penalty` with a text `kind`): an incident's kind has its own column.
             rows = await db.fetch_all(
                 "SELECT 0, match_id, seq, side, minute, stoppage, scorer, penalty, own_goal, "
-                f"assist FROM goals WHERE match_id IN ({marks}) UNION ALL "
-                "SELECT 1, match_id, seq, side, minute, stoppage, player, kind, NULL, detail "
-                f"FROM incidents WHERE match_id IN ({marks})",
+                f"assist, NULL FROM goals WHERE match_id IN ({marks}) UNION ALL "
+                "SELECT 1, match_id, seq, side, minute, stoppage, player, NULL, NULL, detail, "
+                f"kind FROM incidents WHERE match_id IN ({marks})",
                 [*chunk, *chunk],
             )
-            for what, mid, seq, side, minute, stoppage, who, kind, og, extra in rows:
+            for what, mid, seq, side, minute, stoppage, who, pen, og, extra, kind in rows:
                 if what == 0:
-                    goal = Goal(side, minute, stoppage, who, bool(kind), bool(og), extra)
+                    goal = Goal(side, minute, stoppage, who, bool(pen), bool(og), extra)
                     goals.setdefault(mid, []).append(((minute, stoppage, seq), goal))
                 else:
                     incident = Incident(IncidentKind(kind), side, minute, stoppage, who, extra)

@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bench.postgres_server import REQUIRED_ENV, PostgresServer, ServerUnavailable, required
+from bench.postgres_server import start_server as start_postgres
 from bot.clock import Clock
 from bot.settings import Settings
 from feeds.model import MatchState
@@ -24,8 +26,6 @@ from handlers.alerts import render_alert
 from handlers.base import Reply, Request
 from handlers.commands import dispatch, parse_command
 from storage.store import Store
-from tests.postgres_server import REQUIRED_ENV, PostgresServer, ServerUnavailable, required
-from tests.postgres_server import start_server as start_postgres
 
 NOW = datetime(2018, 7, 3, 12, 0, tzinfo=UTC)
 PLATFORM = "test"

@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bench.postgres_server import BINDIR_ENV, REQUIRED_ENV, PostgresServer
 from storage.db import Database, engine_of
 from storage.postgres import (
     DatabaseUnavailable,
@@ -31,7 +32,6 @@ from storage.postgres import (
 )
 from storage.schema import MIGRATIONS as SQLITE_MIGRATIONS
 from storage.schema_pg import LATEST, MIGRATIONS
-from tests.postgres_server import BINDIR_ENV, REQUIRED_ENV, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,7 @@
-"""A throwaway PostgreSQL server for the tests: `initdb` into a temporary folder, `pg_ctl start`
-on 127.0.0.1 and a free port, stopped (and the folder removed) when the tests end.
+"""A throwaway PostgreSQL server for the tests and `make bench`: `initdb` into a temporary
+folder, `pg_ctl start` on 127.0.0.1 and a free port, stopped (and the folder removed) at the
+end. One starter for both (tests/conftest.py and bench/engines.py import it from here), so a
+fix to how the server is started reaches the figures and the tests alike.
 
 PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user (what
 Debian's `postgresql` package creates) through `runuser`. Durability is switched off
@@ -31,7 +33,8 @@ SERVER_USER = "postgres"  # the OS user that runs the server when we are root
 
 
 class ServerUnavailable(Exception):
-    """No PostgreSQL server binaries on this machine (the tests skip, unless required)."""
+    """No PostgreSQL server binaries on this machine (the tests skip unless required; the
+    bench reports SQLite only)."""
 
 
 def required() -> bool:
