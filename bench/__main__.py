@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import engines, fanout, profiling, roundtrip, startup, store_scale
-from bench.common import BENCH_DIR, SCALE, Report, fmt, machine
+from bench.common import BENCH_DIR, SCALE, Figure, Report, fmt, machine
 from bench.findings import FINDINGS
 from bench.postgres_server import PostgresServer
 
@@ -110,6 +110,7 @@ def render(report: Report, info: dict[str, str], seconds: float) -> str:
             f"{'✅ met' if f.met else ('❌ **missed**' if f.met is False else 'info')} | "
             f"{f.margin} | {f.note} |"
         )
+    lines += side_by_side(report)
     missed = [f for f in report.figures if f.met is False]
     lines += ["", "## Targets missed", ""]
     lines += [f"- {f.section} — {f.name}: {fmt(f.value)} {f.unit} vs {f.target_text()} "
@@ -132,6 +133,14 @@ def render(report: Report, info: dict[str, str], seconds: float) -> str:
         "does), and other engineers' jobs shared this 2-core machine: figures vary "
         "by ±25% run to run."
     )
+    lines.append(
+        "- PostgreSQL: PostgreSQL 15 started by the bench itself (bench/postgres_server.py, the "
+        "tests' starter: initdb into a temporary folder, loopback TCP with a password, "
+        "`fsync`, `full_page_writes` and `synchronous_commit` off, `shared_buffers=32MB`), "
+        "on the same machine, stopped at the end; the store talks to it through asyncpg's "
+        "pool as in production. The same synthetic rows are loaded with COPY instead of "
+        "sqlite3, then ANALYZE, and every store call is the same as on SQLite."
+    )
     lines += [f"- {n}" for n in report.notes]
     lines += ["", "## Profiles (pyinstrument)", "",
               "`incl` rows: project frames by inclusive time; `self` rows: frames by own time.",
@@ -139,6 +148,28 @@ def render(report: Report, info: dict[str, str], seconds: float) -> str:
     lines += report.hotspots
     lines += ["", FINDINGS]
     return "\n".join(lines) + "\n"
+
+
+def side_by_side(report: Report) -> list[str]:
+    """The store-level figures measured on both engines, one row each."""
+    pairs = {PG_STORE: "2 store at scale", PG_FANOUT: "3 fan-out"}
+    sqlite = {(f.section, f.name): f for f in report.figures}
+    rows = [
+        f"| {f.name} | {fmt(base.value)} {f.unit} | {fmt(f.value)} {f.unit} | "
+        f"{f.target_text()} | {_mark(base)} / {_mark(f)} |"
+        for f in report.figures
+        if f.section in pairs and (base := sqlite.get((pairs[f.section], f.name)))
+    ]
+    if not rows:
+        return []
+    return ["", "## SQLite and PostgreSQL side by side", "",
+            "The store-level figures above, on each engine (same data, same calls, same run).",
+            "", "| measure | SQLite | PostgreSQL | target | SQLite / PostgreSQL |",
+            "|---|---:|---:|---|---|", *rows]  # fmt: skip
+
+
+def _mark(f: Figure) -> str:
+    return "✅" if f.met else ("❌" if f.met is False else "—")
 
 
 def table(report: Report) -> Table:

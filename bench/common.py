@@ -128,8 +128,23 @@ def machine() -> dict[str, str]:
         "aiosqlite": getattr(aiosqlite, "__version__", "?"),
         "SQLite": sqlite3.sqlite_version,
         "OS": platform.platform(),
+        "PostgreSQL": _postgres_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _postgres_version() -> str:
+    """The server the bench starts (bench/postgres_server.py finds it), or why there is none."""
+    import subprocess
+
+    from bench.postgres_server import ServerUnavailable, find_bindir
+
+    try:
+        postgres = find_bindir() / "postgres"
+        return subprocess.run([str(postgres), "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "?"  # fmt: skip
+    except (ServerUnavailable, OSError, subprocess.SubprocessError) as exc:
+        return f"absent ({type(exc).__name__}): SQLite figures only"
 
 
 class Timer:
