@@ -35,6 +35,12 @@ _INSERT_ALERTS = (
     "ON CONFLICT(chat_id, match_id, event) DO NOTHING"
 )
 
+_INSERT_ALERTS_PG = (
+    "INSERT INTO alerts(chat_id, match_id, event, text, created_at, expires_at) "
+    "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) "
+    "ON CONFLICT(chat_id, match_id, event) DO NOTHING"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
@@ -252,6 +258,10 @@ class MatchWrites(MatchReads):
                 if text is None:
                     text = texts[(event.key, zone)] = _render_for(render, event, match, zone)
                 rows += (chat_id, match_id, event.key, text, created, expiry)
+        if tx.dialect.engine == "postgresql":
+            # One statement of six arrays: a VALUES list of 5,000 rows took PostgreSQL ~2 s to
+            # parse and plan and asyncpg ~2 s to bind value by value (100k rows: 4-10 s).
+            return await tx.execute(_INSERT_ALERTS_PG, [rows[i::6] for i in range(6)])
         written = 0
         step = _ALERT_ROWS_PER_INSERT * 6
         for start in range(0, len(rows), step):
