@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -112,24 +113,36 @@ async def run(report: Report, tmp: Path, calls_per_command: int = 300, import_n:
         comps = [c.name for c in await store.competitions() if c.name.startswith("Synthetic")]
         per_command: dict[str, list[float]] = {}
         all_ms: list[float] = []
+        cpu_ms: list[float] = []  # this process's CPU time (both threads) for the same calls
+        load_before = os.getloadavg()[0]
         for i in range(calls_per_command * len(COMMANDS)):
             pattern = COMMANDS[i % len(COMMANDS)]
             text = pattern.format(team=team_name(rng.randint(1, 2000)), comp=rng.choice(comps))
             req = await _request(store, text, 5_000_000 + i % 50, clock)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             reply = await dispatch(req)
             ms = (time.perf_counter() - t) * 1000
+            cpu = (time.process_time() - c) * 1000
             if i < len(COMMANDS):
                 assert "went wrong" not in reply.text, (text, reply.text)
                 continue  # warm-up: team and competition caches
             per_command.setdefault(pattern.split()[0], []).append(ms)
             all_ms.append(ms)
+            cpu_ms.append(cpu)
+        load_after = os.getloadavg()[0]
+        load = f"load average {load_before:.1f} → {load_after:.1f} on {os.cpu_count()} cores"
         for name, values in per_command.items():
             report.add(sec, f"{name} p50", pct(values, 50), "ms")
             report.add(sec, f"{name} p99", pct(values, 99), "ms", target=2.0, better="lower")
             print(f"  {name}: p50 {fmt(pct(values, 50))} ms p99 {fmt(pct(values, 99))} ms",
                   flush=True)  # fmt: skip
-        report.add(sec, "all four commands p99", pct(all_ms, 99), "ms", target=2.0, better="lower")
+        report.add(sec, "all four commands p99", pct(all_ms, 99), "ms", target=2.0, better="lower",
+                   note=load)  # fmt: skip
+        # Wall time includes waiting for a core on a shared machine; CPU time does not, so a
+        # tail here is the code's own (PostgreSQL's server work is another process: not in it).
+        report.add(sec, "all four commands, CPU time of the bot's process p99",
+                   pct(cpu_ms, 99), "ms", note=f"p50 {fmt(pct(cpu_ms, 50))} ms; the wall p99 "
+                   "above minus time spent waiting for a core")  # fmt: skip
 
         # also the World Cup team in the big store (exact match among ~2,000 teams)
         wc: list[float] = []
