@@ -21,6 +21,9 @@ import asyncpg
 from bench.postgres_server import PostgresServer, ServerUnavailable, start_server
 
 Target = Path | str  # a SQLite file, or a PostgreSQL URL
+# PostgreSQL's default shared buffers, what a deployment has at least (the tests' server
+# keeps 32MB, as each test worker runs one).
+SETTINGS = {"shared_buffers": "128MB"}
 
 
 def is_postgres(target: Target) -> bool:
@@ -32,7 +35,7 @@ async def postgres() -> AsyncIterator[PostgresServer | None]:
     """A started server for the block, stopped after it; None (and why, printed) when this
     machine has no PostgreSQL binaries or the server would not start."""
     try:
-        server = await asyncio.to_thread(start_server)
+        server = await asyncio.to_thread(start_server, SETTINGS)
     except (ServerUnavailable, RuntimeError) as exc:
         print(f"  PostgreSQL unavailable, SQLite only: {exc}", flush=True)
         yield None
