@@ -134,12 +134,13 @@ def render(report: Report, info: dict[str, str], seconds: float) -> str:
         "by ±25% run to run."
     )
     lines.append(
-        "- PostgreSQL: PostgreSQL 15 started by the bench itself (bench/postgres_server.py, the "
-        "tests' starter: initdb into a temporary folder, loopback TCP with a password, "
-        "`fsync`, `full_page_writes` and `synchronous_commit` off, `shared_buffers=32MB`), "
-        "on the same machine, stopped at the end; the store talks to it through asyncpg's "
-        "pool as in production. The same synthetic rows are loaded with COPY instead of "
-        "sqlite3, then ANALYZE, and every store call is the same as on SQLite."
+        "- PostgreSQL: PostgreSQL 15 started by the bench itself (bench/postgres_server.py, "
+        "the tests' starter: initdb into a temporary folder, loopback TCP with a password, "
+        "`fsync`, `full_page_writes` and `synchronous_commit` off, `shared_buffers=128MB`, "
+        "PostgreSQL's default), on the same machine, stopped at the end; the store talks to "
+        "it through asyncpg's pool as in production. The same synthetic rows are loaded "
+        "with COPY instead of sqlite3, then ANALYZE, and every store call is the same as on "
+        "SQLite."
     )
     lines += [f"- {n}" for n in report.notes]
     lines += ["", "## Profiles (pyinstrument)", "",
