@@ -51,6 +51,8 @@ async def _steps(report: Report, tmp: Path, server: PostgresServer | None) -> No
         ]),
         ("1 round trip", lambda: roundtrip.run(report, tmp, n=2000)),
         ("3 fan-out", lambda: fanout.run(report, tmp)),
+        ("3 fan-out: ledger", lambda: fanout.run_apply(report, tmp / "ledger.db", "3 fan-out",
+                                                      apply_figure=False)),
         ("3 fan-out (minimal server)", lambda: fanout.run_minimal(report, tmp)),
         ("4 alert latency", lambda: fanout.run_latency(report, tmp)),
     ]
