@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from feeds.model import fold
 
@@ -127,8 +128,23 @@ def machine() -> dict[str, str]:
         "aiosqlite": getattr(aiosqlite, "__version__", "?"),
         "SQLite": sqlite3.sqlite_version,
         "OS": platform.platform(),
+        "PostgreSQL": _postgres_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _postgres_version() -> str:
+    """The server the bench starts (bench/postgres_server.py finds it), or why there is none."""
+    import subprocess
+
+    from bench.postgres_server import ServerUnavailable, find_bindir
+
+    try:
+        postgres = find_bindir() / "postgres"
+        return subprocess.run([str(postgres), "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "?"  # fmt: skip
+    except (ServerUnavailable, OSError, subprocess.SubprocessError) as exc:
+        return f"absent ({type(exc).__name__}): SQLite figures only"
 
 
 class Timer:
@@ -161,50 +177,48 @@ def league_name(league: int, season: int) -> str:
     return f"Synthetic League {league:03d} {year}/{(year + 1) % 100:02d}"
 
 
-def build_synthetic(path: Path, scale: dict[str, int], seed: int = 7) -> dict[str, int]:
-    """Fill a store file (schema already created by Store.open) with plain sqlite3.
+MATCH_COLUMNS = (
+    "id", "key", "competition_id", "stage", "grp", "kickoff", "home_id", "away_id", "venue",
+    "status", "score_home", "score_away", "ht_home", "ht_away", "ft_home", "ft_away", "et_home",
+    "et_away", "pen_home", "pen_away", "minute", "updated_at",
+)  # fmt: skip
+GOAL_COLUMNS = ("match_id", "seq", "side", "minute", "stoppage", "scorer", "penalty", "own_goal")
+SYNTHETIC_TABLES = ("teams", "competitions", "chats", "matches")
+Rows = dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]
 
-    Returns the row counts written. Leagues of 20 teams play per-season competitions;
-    the last season is half played, so /next and /score both have answers.
+
+def synthetic_rows(scale: dict[str, int], base: dict[str, int], seed: int = 7) -> tuple[Rows, int]:
+    """Every synthetic row by table (its columns, its rows), numbered after the ids in `base`,
+    and the synthetic world's "now" (epoch seconds): the same history for either engine.
+
+    Leagues of 20 teams play per-season competitions; the last season is half played, so
+    /next and /score both have answers.
     """
     rng = random.Random(seed)
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute("BEGIN")
-    base_team = db.execute("SELECT COALESCE(MAX(id), 0) FROM teams").fetchone()[0]
-    base_comp = db.execute("SELECT COALESCE(MAX(id), 0) FROM competitions").fetchone()[0]
-    base_chat = db.execute("SELECT COALESCE(MAX(id), 0) FROM chats").fetchone()[0]
+    base_team, base_comp, base_chat = base["teams"], base["competitions"], base["chats"]
     n_teams = LEAGUES * TEAMS_PER_LEAGUE
-    db.executemany(
-        "INSERT INTO teams(id, name, folded, code) VALUES (?, ?, ?, NULL)",
-        [(base_team + i + 1, team_name(i + 1), fold(team_name(i + 1))) for i in range(n_teams)],
-    )
+    teams = [(base_team + i + 1, team_name(i + 1), fold(team_name(i + 1)), None)
+             for i in range(n_teams)]  # fmt: skip
     comps = [(league, season) for league in range(LEAGUES) for season in range(SEASONS)]
-    db.executemany(
-        "INSERT INTO competitions(id, slug, name) VALUES (?, ?, ?)",
-        [
-            (base_comp + i + 1, fold(league_name(lg, s)), league_name(lg, s))
-            for i, (lg, s) in enumerate(comps)
-        ],
-    )
+    competitions = [(base_comp + i + 1, fold(league_name(lg, s)), league_name(lg, s))
+                    for i, (lg, s) in enumerate(comps)]  # fmt: skip
     per_comp = max(1, scale["matches"] // len(comps))
     # about 90% of matches are played; int() of the exponential loses about half a goal
     goals_per_match = scale["goals"] / max(1, scale["matches"]) / 0.9 + 0.45
     season_start = datetime(2019, 8, 1, 15, 0, tzinfo=UTC)
     stamp = "2018-07-01T00:00:00Z"
-    match_rows = []
-    goal_rows = []
-    match_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()[0]
+    match_rows: list[tuple[Any, ...]] = []
+    goal_rows: list[tuple[Any, ...]] = []
+    match_id = base["matches"]
     # the "now" of the synthetic world: mid-way through the last season
     last_season_start = season_start + timedelta(days=365 * (SEASONS - 1))
     synthetic_now = last_season_start + timedelta(days=140)
     for ci, (league, season) in enumerate(comps):
-        teams = [base_team + league * TEAMS_PER_LEAGUE + k + 1 for k in range(TEAMS_PER_LEAGUE)]
+        members = [base_team + league * TEAMS_PER_LEAGUE + k + 1 for k in range(TEAMS_PER_LEAGUE)]
         start = season_start + timedelta(days=365 * season)
         for k in range(per_comp):
             match_id += 1
-            home, away = rng.sample(teams, 2)
+            home, away = rng.sample(members, 2)
             kickoff = start + timedelta(days=k * 270 / per_comp, hours=(k % 10) // 3)
             played = kickoff < synthetic_now
             if played:
@@ -227,49 +241,74 @@ def build_synthetic(path: Path, scale: dict[str, int], seed: int = 7) -> dict[st
                  status, score[0], score[1], None, None, None, None, None, None, None, None,
                  None, stamp)
             )  # fmt: skip
-        if len(match_rows) > 50_000:
-            _flush(db, match_rows, goal_rows)
-    _flush(db, match_rows, goal_rows)
     zones = ["UTC", "Europe/London", "Europe/Brussels", "America/New_York", "Asia/Tokyo"]
-    db.executemany(
-        "INSERT INTO chats(id, platform, external_id, kind, title, timezone, reminders, "
-        "active, created_at) VALUES (?, 'telegram', ?, 'private', ?, ?, '[30]', 1, ?)",
-        [
-            (base_chat + i + 1, 10_000_000 + i, f"Fan {i}", zones[i % len(zones)], stamp)
-            for i in range(scale["chats"])
-        ],
-    )
+    chats = [(base_chat + i + 1, "telegram", 10_000_000 + i, "private", f"Fan {i}",
+              zones[i % len(zones)], "[30]", 1, stamp) for i in range(scale["chats"])]  # fmt: skip
     follows = set()
     per_chat = max(1, scale["follows"] // max(1, scale["chats"]))
     for i in range(scale["chats"]):
         for _ in range(per_chat):
             follows.add((base_chat + i + 1, base_team + rng.randint(1, n_teams)))
-    db.executemany(
-        "INSERT OR IGNORE INTO follows(chat_id, kind, target_id, created_at) "
-        "VALUES (?, 'team', ?, ?)",
-        [(c, t, stamp) for c, t in follows],
-    )
+    rows: Rows = {
+        "teams": (("id", "name", "folded", "code"), teams),
+        "competitions": (("id", "slug", "name"), competitions),
+        "matches": (MATCH_COLUMNS, match_rows),
+        "goals": (GOAL_COLUMNS, goal_rows),
+        "chats": (("id", "platform", "external_id", "kind", "title", "timezone", "reminders",
+                   "active", "created_at"), chats),
+        "follows": (("chat_id", "kind", "target_id", "created_at"),
+                    [(c, "team", t, stamp) for c, t in sorted(follows)]),
+    }  # fmt: skip
+    return rows, int(synthetic_now.timestamp())
+
+
+def build_synthetic(path: Path, scale: dict[str, int], seed: int = 7) -> dict[str, int]:
+    """Fill a SQLite store file (schema already created by Store.open) with plain sqlite3.
+
+    Returns the row counts written and `synthetic_now`."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("BEGIN")
+    base = {t: db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
+            for t in SYNTHETIC_TABLES}  # fmt: skip
+    rows, synthetic_now = synthetic_rows(scale, base, seed)
+    for table, (columns, values) in rows.items():
+        marks = ", ".join("?" * len(columns))
+        db.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})", values)
+    del rows
     db.execute("COMMIT")
     db.execute("ANALYZE")
-    counts = {
-        table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-        for table in ("matches", "goals", "chats", "follows", "teams", "competitions")
-    }
+    counts = _counts(lambda sql: db.execute(sql).fetchone()[0])
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    counts["synthetic_now"] = int(synthetic_now.timestamp())
+    counts["synthetic_now"] = synthetic_now
     return counts
 
 
-def _flush(db: sqlite3.Connection, match_rows: list, goal_rows: list) -> None:
-    db.executemany(f"INSERT INTO matches VALUES ({','.join('?' * 22)})", match_rows)
-    db.executemany(
-        "INSERT INTO goals(match_id, seq, side, minute, stoppage, scorer, penalty, own_goal) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        goal_rows,
-    )
-    match_rows.clear()
-    goal_rows.clear()
+async def build_synthetic_pg(url: str, scale: dict[str, int], seed: int = 7) -> dict[str, int]:
+    """`build_synthetic` on a PostgreSQL store: the same rows, loaded with COPY."""
+    import asyncpg
+
+    from bench.engines import copy_rows, max_ids
+
+    base = await max_ids(url, SYNTHETIC_TABLES)
+    rows, synthetic_now = synthetic_rows(scale, base, seed)
+    await copy_rows(url, rows, identities=SYNTHETIC_TABLES)
+    del rows
+    conn = await asyncpg.connect(url)
+    try:
+        found = {t: int(await conn.fetchval(f"SELECT COUNT(*) FROM {t}")) for t in _TABLES}
+    finally:
+        await conn.close()
+    return {**found, "synthetic_now": synthetic_now}
+
+
+_TABLES = ("matches", "goals", "chats", "follows", "teams", "competitions")
+
+
+def _counts(scalar: Callable[[str], int]) -> dict[str, int]:
+    return {table: scalar(f"SELECT COUNT(*) FROM {table}") for table in _TABLES}
 
 
 def run_timed(label: str, fn: Callable[[], object]) -> float:

@@ -35,6 +35,19 @@ _INSERT_ALERTS = (
     "ON CONFLICT(chat_id, match_id, event) DO NOTHING"
 )
 
+_INSERT_ALERTS_PG = (
+    "INSERT INTO alerts(chat_id, match_id, event, text, created_at, expires_at) "
+    "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) "
+    "ON CONFLICT(chat_id, match_id, event) DO NOTHING"
+)
+
+_ANALYZE_AFTER = 10_000  # ledger rows one apply writes before PostgreSQL's statistics are redone
+# The active chats that hear about match ? (the WHERE of a query on `chats c`): a chat that
+# follows both teams, or a team and the competition, is one chat (IN, not a join: no DISTINCT
+# over 100k rows, and the rows come in chat order).
+_FOLLOWER = f"""c.active = 1 AND c.id IN (
+    SELECT f.chat_id FROM matches m {FOLLOWS_OF_MATCH} WHERE m.id = ? AND {FOLLOWED})"""
+
 
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
@@ -210,19 +223,43 @@ class MatchWrites(MatchReads):
         )
         return ids
 
-    async def _followers(self, tx: Connection, match_id: int) -> list[tuple[int, str]]:
-        return [
-            (row[0], row[1])
-            for row in await tx.fetch_all(
-                f"""
-                SELECT DISTINCT c.id, c.timezone FROM matches m
-                {FOLLOWS_OF_MATCH}
-                CROSS JOIN chats c
-                WHERE m.id = ? AND {FOLLOWED} AND c.id = f.chat_id AND c.active = 1
-                """,
-                (match_id,),
+    async def _queue_to_followers(
+        self,
+        tx: Connection,
+        match_id: int,
+        match: MatchState,
+        events: list[Event],
+        now: datetime,
+        render: Renderer,
+    ) -> int:
+        """`_queue` for everyone who follows the match: the followers never leave the
+        database. Their zones are read, each event is rendered once per zone, then one
+        INSERT … SELECT per event writes the rows, its text picked by the chat's zone.
+        100k followers cost ~0.26 s of CPU this way, ~0.5 s when read out and written back
+        as parameters (SQLite, measured on the bench's fan-out store)."""
+        rows = await tx.fetch_all(
+            f"SELECT DISTINCT c.timezone FROM chats c WHERE {_FOLLOWER}", (match_id,)
+        )
+        zones = [row[0] for row in rows]
+        if not zones:
+            return 0
+        pick = "CASE c.timezone " + " ".join(["WHEN ? THEN ?"] * len(zones)) + " END"
+        written = 0
+        for event in events:
+            texts = [v for zone in zones for v in (zone, _render_for(render, event, match, zone))]
+            written += await tx.execute(
+                "INSERT INTO alerts(chat_id, match_id, event, text, created_at, expires_at) "
+                f"SELECT c.id, ?, ?, {pick}, ?, CAST(? AS TEXT) FROM chats c WHERE {_FOLLOWER} "
+                "ON CONFLICT(chat_id, match_id, event) DO NOTHING",
+                [match_id, event.key, *texts, to_db(now), None, match_id],
             )
-        ]
+        if written >= _ANALYZE_AFTER and tx.dialect.engine == "postgresql":
+            # PostgreSQL plans the delivery's claim from its statistics: still believing few
+            # rows pending, it sorted all 100k of them for every batch of 128 (770 rows/s,
+            # 1.2 s a claim, until autovacuum's next ANALYZE), instead of walking
+            # `alerts_pending` in id order (12,000+ rows/s). Counted when this commits.
+            await tx.execute("ANALYZE alerts")
+        return written
 
     async def _queue(
         self,
@@ -239,7 +276,7 @@ class MatchWrites(MatchReads):
         """Write one ledger row per (follower, event); a row that exists already stays as is.
         Returns how many rows are new."""
         if followers is None:
-            followers = await self._followers(tx, match_id)
+            return await self._queue_to_followers(tx, match_id, match, events, now, render)
         if not followers:
             return 0
         created = to_db(now)
@@ -252,6 +289,10 @@ class MatchWrites(MatchReads):
                 if text is None:
                     text = texts[(event.key, zone)] = _render_for(render, event, match, zone)
                 rows += (chat_id, match_id, event.key, text, created, expiry)
+        if tx.dialect.engine == "postgresql":
+            # One statement of six arrays: 5,000-row VALUES lists, each value typed in Python
+            # and the statement prepared by the server, took 4-10 s for 100k rows.
+            return await tx.execute(_INSERT_ALERTS_PG, [rows[i::6] for i in range(6)])
         written = 0
         step = _ALERT_ROWS_PER_INSERT * 6
         for start in range(0, len(rows), step):

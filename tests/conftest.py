@@ -15,6 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bench.postgres_server import REQUIRED_ENV, PostgresServer, ServerUnavailable, required
+from bench.postgres_server import start_server as start_postgres
 from bot.clock import Clock
 from bot.settings import Settings
 from feeds.model import MatchState
@@ -25,8 +27,6 @@ from handlers.base import Reply, Request
 from handlers.commands import dispatch, parse_command
 from storage.db import engine_of
 from storage.store import Store
-from tests.postgres_server import REQUIRED_ENV, PostgresServer, ServerUnavailable, required
-from tests.postgres_server import start_server as start_postgres
 
 NOW = datetime(2018, 7, 3, 12, 0, tzinfo=UTC)
 PLATFORM = "test"

@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bench.postgres_server import BINDIR_ENV, REQUIRED_ENV, PostgresServer
 from storage.db import Database, engine_of
 from storage.postgres import (
     DatabaseUnavailable,
@@ -31,7 +32,7 @@ from storage.postgres import (
 )
 from storage.schema import MIGRATIONS as SQLITE_MIGRATIONS
 from storage.schema_pg import LATEST, MIGRATIONS
-from tests.postgres_server import BINDIR_ENV, REQUIRED_ENV, PostgresServer
+from tests.conftest import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -570,3 +571,37 @@ async def test_replicas_migrating_at_once_all_succeed(postgres_url: str) -> None
 
 def test_database_url_names_each_engine(engine: str, database_url: str) -> None:
     assert engine_of(database_url) == engine
+
+
+async def test_one_goal_queues_the_same_ledger_rows_on_both_engines(database_url: str) -> None:
+    """The ledger insert is spelled per engine (PostgreSQL takes the rows as arrays): each
+    follower gets one row per event in its zone's words, and a repeat adds none."""
+    from feeds.model import Goal, MatchState, Status, TeamRef
+    from handlers.alerts import render_alert
+    from storage.store import Store
+
+    def state(goals: tuple[Goal, ...]) -> MatchState:
+        home = sum(1 for g in goals if g.side == 1)
+        return MatchState(
+            key="t:1", competition="Cup", stage="Final", kickoff=NOW, home=TeamRef("Belgium"),
+            away=TeamRef("Japan"), status=Status.LIVE, venue=None,
+            score=(home, len(goals) - home), minute=30, goals=goals,
+        )  # fmt: skip
+
+    store = await Store.open(database_url)
+    try:
+        await store.apply([state(())], NOW, render_alert, silent=True)
+        belgium = next(t.id for t in await store.teams() if t.name == "Belgium")
+        for n, zone in enumerate(("UTC", "Asia/Tokyo", "Europe/Brussels")):
+            chat = await store.ensure_chat("test", 100 + n, "private", f"Fan {n}", zone)
+            await store.follow(chat.id, "team", belgium, NOW)
+        two = (Goal(1, 24, 0, "Hazard"), Goal(2, 30, 0, "Inui"))
+        first = await store.apply([state(two[:1])], NOW, render_alert)
+        second = await store.apply([state(two)], NOW, render_alert)
+        again = await store.apply([state(two)], NOW, render_alert)
+        rows = await store._all("SELECT chat_id, event, text, expires_at FROM alerts")
+    finally:
+        await store.close()
+    assert (first.alerts, second.alerts, again.alerts) == (3, 3, 0)
+    assert len({(r[0], r[1]) for r in rows}) == 6 and all(r[3] is None for r in rows)
+    assert sum("Inui 30'" in r[2] for r in rows) == 3

@@ -1,5 +1,7 @@
-"""A throwaway PostgreSQL server for the tests: `initdb` into a temporary folder, `pg_ctl start`
-on 127.0.0.1 and a free port, stopped (and the folder removed) when the tests end.
+"""A throwaway PostgreSQL server for the tests and `make bench`: `initdb` into a temporary
+folder, `pg_ctl start` on 127.0.0.1 and a free port, stopped (and the folder removed) at the
+end. One starter for both (tests/conftest.py and bench/engines.py import it from here), so a
+fix to how the server is started reaches the figures and the tests alike.
 
 PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user (what
 Debian's `postgresql` package creates) through `runuser`. Durability is switched off
@@ -31,7 +33,8 @@ SERVER_USER = "postgres"  # the OS user that runs the server when we are root
 
 
 class ServerUnavailable(Exception):
-    """No PostgreSQL server binaries on this machine (the tests skip, unless required)."""
+    """No PostgreSQL server binaries on this machine (the tests skip unless required; the
+    bench reports SQLite only)."""
 
 
 def required() -> bool:
@@ -93,6 +96,9 @@ class PostgresServer:
     port: int = 0
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     user: str = "postgres"  # the database superuser
+    # `-c name=value` settings over the defaults below (the bench gives PostgreSQL's own
+    # 128MB of shared buffers; the tests keep 32MB, as they run a server per worker)
+    settings: dict[str, str] = field(default_factory=dict)
     _as_user: list[str] = field(default_factory=list)
     _running: bool = False
 
@@ -156,7 +162,7 @@ class PostgresServer:
                 f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
                 "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
                 "-c max_connections=200 -c shared_buffers=32MB"
-            )
+            ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
             try:
                 self._run([
                     str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile),
@@ -184,11 +190,11 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_server() -> PostgresServer:
+def start_server(settings: dict[str, str] | None = None) -> PostgresServer:
     """A started server in a fresh temporary folder; ServerUnavailable without binaries."""
     bindir = find_bindir()
     root = Path(tempfile.mkdtemp(prefix="matchday-pg-"))
-    server = PostgresServer(bindir, root)
+    server = PostgresServer(bindir, root, settings=dict(settings or {}))
     try:
         server.start()
     except BaseException:
