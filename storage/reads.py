@@ -123,8 +123,6 @@ class MatchReads(StoreBase):
         for start in range(0, len(match_ids), 500):
             chunk = match_ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            # Each column has one type in both halves (PostgreSQL refuses a UNION of an
-            # integer `penalty` with a text `kind`): an incident's kind has its own column.
             rows = await db.fetch_all(
                 # A goal's penalty flag (integer) and an incident's kind (text) get columns of
                 # their own: PostgreSQL's UNION refuses to mix the two types in one.

@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from bench.postgres_server import PostgresServer
 from bot.settings import Settings
 from bot.timetravel import throwaway
 from storage.store import Store
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram import fake_telegram as fake_telegram
-from tests.postgres_server import PostgresServer
 from tests.test_cli import matchday
 from tests.test_e2e_alerts import CHAT, alerts, follow
 from tests.test_import import DATA
