@@ -35,6 +35,7 @@ from bot.delivery import (
 )
 from bot.discord import DiscordSender
 from bot.telegram import TelegramSender
+from storage.ledger import Ledger
 from storage.store import Store
 from tests.conftest import build_store
 from tests.fake_telegram import FakeError, FakeTelegram
@@ -371,3 +372,27 @@ async def test_claims_never_exceed_the_send_slots(
                 await asyncio.sleep(0.01)
     assert 0 < most <= MAX_IN_FLIGHT * CLAIM_AHEAD
     assert set(texts_by_chat(fake_telegram).values()) == {1}
+
+
+async def test_a_batch_of_marks_lands_each_message_id_on_its_own_row(store: Store) -> None:
+    """mark_sent and release write a batch with one UPDATE per chunk (not one per row): each
+    row still gets its own message id (Discord's exceed 32 bits; None stays NULL), its own
+    attempt, and release touches only rows still `sending`. More rows than a chunk."""
+    await seed(store, "telegram", range(1, 351))
+    ledger = Ledger(store)
+    claimed = await ledger.claim(["telegram"], NOW.timestamp(), 350)
+    assert len(claimed) == 350 and await ledger.claimed() == 350
+    ids = [a.id for a in claimed]
+    sent = {i: (None if i % 7 == 0 else 2**40 + i * 3) for i in ids[:320]}
+    await ledger.mark_sent(sent.items(), NOW)
+    rows = await store._all("SELECT id, status, message_id, attempts, sent_at FROM alerts")
+    by_id = {row[0]: tuple(row[1:]) for row in rows}
+    for i in ids[:320]:
+        assert by_id[i] == ("sent", sent[i], 1, "2018-07-02T19:05:00Z")
+    # Back to pending: the sent rows are left alone (the `sending` guard), the rest counted.
+    await ledger.release(ids, 99.0, "x" * 600, attempt=True)
+    rows = await store._all("SELECT id, status, attempts, next_attempt_at, last_error FROM alerts")
+    by_id = {row[0]: tuple(row[1:]) for row in rows}
+    assert all(by_id[i][:2] == ("sent", 1) and by_id[i][3] is None for i in ids[:320])
+    assert all(by_id[i] == ("pending", 1, 99.0, "x" * 500) for i in ids[320:])
+    assert await ledger.claimed() == 0
