@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -103,7 +104,10 @@ async def test_a_goal_reaches_a_follower_once_across_a_restart_on_postgresql(
     # reminder the follow earned at once (late for the 30-minute lead).
     for wanted in EXPECTED:
         assert len([t for t in sent_after if wanted in t]) == 1, (wanted, sent_after)
-    assert len([t for t in sent_after if "kicks off in 15 minutes" in t]) == 1, sent_after
+    # "in 15 minutes" if the follow came within a minute of start-up; a busy machine may
+    # take longer at real speed, so the minutes are not the point: one reminder is.
+    reminders = [t for t in sent_after if re.search(r"kicks off in 1[0-5] minutes", t)]
+    assert len(reminders) == 1, sent_after
     assert len(sent_after) == len(EXPECTED) + 1, sent_after
 
     output = log.read_text()
