@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
+T = TypeVar("T")
 Row = Any  # sqlite3.Row | asyncpg.Record: row[0] and row["name"] both work
 Engine = Literal["sqlite", "postgresql"]
 
@@ -89,6 +90,17 @@ class Database(Connection, Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, …` for an `IN (…)` list of `count` values."""
+    return ", ".join("?" * count)
+
+
+def in_chunks(items: Sequence[T], size: int = 500) -> list[Sequence[T]]:
+    """`items` cut into lists of at most `size`, one `IN (…)` query each, so no statement
+    outgrows an engine's limit on parameters."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")

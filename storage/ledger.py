@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from storage.base import StoreBase
 from storage.chats import CHAT_COLUMNS, Chat, chat_of
+from storage.db import in_chunks, placeholders
 from storage.times import from_db, to_db
 
 if TYPE_CHECKING:
@@ -66,15 +67,6 @@ ORDER BY a.id LIMIT ? {{lock}}
 # Rows per set-based UPDATE of a batch: a row takes up to 3 parameters (mark_sent), so a
 # chunk stays under SQLite's oldest parameter limit (999) with room for the shared ones.
 _CHUNK = 300
-_T = TypeVar("_T")
-
-
-def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
-    return [items[start : start + _CHUNK] for start in range(0, len(items), _CHUNK)]
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +163,7 @@ class LedgerReports(StoreBase):
         """Pending rows that could go now for these platforms: what health and metrics watch."""
         if not platforms:
             return DueAlerts({}, 0.0)
-        marks = ", ".join("?" * len(platforms))
+        marks = placeholders(len(platforms))
         rows = await self.db.fetch_all(
             f"""
             SELECT c.platform, COUNT(*), MIN(a.created_at)
@@ -208,7 +200,7 @@ class Ledger:
         clock (a restart with a different `--now`, or wall-clock times from older versions)
         and would otherwise hold their chat for years.
         """
-        marks = ", ".join("?" * len(platforms))
+        marks = placeholders(len(platforms))
         chats = f"SELECT id FROM chats WHERE platform IN ({marks})"
         async with self.store.transaction() as tx:
             reset = await tx.execute(
@@ -227,16 +219,15 @@ class Ledger:
         """Mark up to `limit` claimable rows `sending` and return them, in one transaction."""
         if not platforms or limit <= 0:
             return []
-        marks = ", ".join("?" * len(platforms))
+        marks = placeholders(len(platforms))
         async with self.store.transaction() as tx:
             # Replicas' claims never overlap: rows another process is claiming are skipped.
             sql = _CLAIMABLE.format(platforms=marks, lock=tx.dialect.skip_locked("a"))
             rows = await tx.fetch_all(sql, (*platforms, now, limit))
             # One UPDATE for the batch, not one per row: a protocol round each on PostgreSQL.
-            for ids in _chunks([r[0] for r in rows]):
-                await tx.execute(
-                    f"UPDATE alerts SET status = 'sending' WHERE id IN ({_marks(len(ids))})", ids
-                )
+            for ids in in_chunks([r[0] for r in rows], _CHUNK):
+                marks = placeholders(len(ids))
+                await tx.execute(f"UPDATE alerts SET status = 'sending' WHERE id IN ({marks})", ids)
         return [pending_of(row) for row in rows]
 
     async def mark_sent(self, sent: Iterable[tuple[int, int | None]], now: datetime) -> None:
@@ -251,13 +242,13 @@ class Ledger:
         if not pairs:
             return
         async with self.store.transaction() as tx:
-            for chunk in _chunks(pairs):
+            for chunk in in_chunks(pairs, _CHUNK):
                 ids = [alert_id for alert_id, _ in chunk]
                 await tx.execute(
                     "UPDATE alerts SET status = 'sent', sent_at = ?, message_id = CAST(CASE id "
                     + " ".join(["WHEN ? THEN ?"] * len(chunk))
                     + " END AS BIGINT), next_attempt_at = NULL, attempts = attempts + 1 "
-                    f"WHERE id IN ({_marks(len(ids))})",
+                    f"WHERE id IN ({placeholders(len(ids))})",
                     (stamp, *(value for pair in chunk for value in pair), *ids),
                 )
 
@@ -272,11 +263,11 @@ class Ledger:
             return
         shared = (at, error[:500] if error else None, int(attempt))
         async with self.store.transaction() as tx:
-            for chunk in _chunks(ids):  # one UPDATE per chunk, as in mark_sent
+            for chunk in in_chunks(ids, _CHUNK):  # one UPDATE per chunk, as in mark_sent
                 await tx.execute(
                     "UPDATE alerts SET status = 'pending', next_attempt_at = ?, "
                     "last_error = COALESCE(?, last_error), attempts = attempts + ? "
-                    f"WHERE id IN ({_marks(len(chunk))}) AND status = 'sending'",
+                    f"WHERE id IN ({placeholders(len(chunk))}) AND status = 'sending'",
                     (*shared, *chunk),
                 )
 

@@ -19,7 +19,7 @@ from feeds.model import MatchState, Status, TeamRef, fold
 from feeds.observe import Watch
 from storage.base import SET_META
 from storage.chats import zone_or_utc
-from storage.db import Connection
+from storage.db import Connection, in_chunks, placeholders
 from storage.reads import FOLLOWED, FOLLOWS_OF_MATCH, MatchReads
 from storage.times import to_db
 
@@ -187,9 +187,8 @@ class MatchWrites(MatchReads):
         )
         ids: dict[str, int] = {}
         keys = [m.key for m in matches]
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in in_chunks(keys):
+            marks = placeholders(len(chunk))
             for key, match_id in await tx.fetch_all(
                 f"SELECT key, id FROM matches WHERE key IN ({marks})", chunk
             ):

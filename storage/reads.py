@@ -13,7 +13,7 @@ from typing import Any
 
 from feeds.model import Goal, Incident, IncidentKind, MatchState, Status, TeamRef, fold
 from storage.base import StoreBase
-from storage.db import Connection, Dialect
+from storage.db import Connection, Dialect, in_chunks, placeholders
 from storage.times import from_db, to_db
 
 _PLAYED = "('live', 'half_time', 'extra_time', 'penalties', 'finished')"
@@ -120,9 +120,8 @@ class MatchReads(StoreBase):
         every read pays for each trip (~0.1-0.3 ms), and most matches have neither."""
         goals: dict[int, list[tuple[tuple[int, int, int], Goal]]] = {}
         incidents: dict[int, list[tuple[int, Incident]]] = {}
-        for start in range(0, len(match_ids), 500):
-            chunk = match_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in in_chunks(match_ids):
+            marks = placeholders(len(chunk))
             rows = await db.fetch_all(
                 # A goal's penalty flag (integer) and an incident's kind (text) get columns of
                 # their own: PostgreSQL's UNION refuses to mix the two types in one.
@@ -153,9 +152,8 @@ class MatchReads(StoreBase):
         self, keys: list[str], db: Connection | None = None
     ) -> dict[str, MatchState]:
         found: dict[str, MatchState] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in in_chunks(keys):
+            marks = placeholders(len(chunk))
             for match in await self._matches(f"m.key IN ({marks})", chunk, db=db):
                 found[match.key] = match
         return found

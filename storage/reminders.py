@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from feeds.events import Event, EventKind
 from storage.chats import reminders_of
-from storage.db import Dialect
+from storage.db import Dialect, in_chunks, placeholders
 from storage.matches import MatchWrites, Renderer
 from storage.reads import FOLLOWED, FOLLOWS_OF_MATCH, indexed_by
 from storage.times import from_db, to_db
@@ -129,9 +129,8 @@ class Reminders(MatchWrites):
             (to_db(now), to_db(near), epoch),
         )
         # Further ahead only the few chats with long leads can be due: start from them.
-        for start in range(0, len(leads.far_chats), 500):
-            chunk = leads.far_chats[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in in_chunks(leads.far_chats):
+            marks = placeholders(len(chunk))
             rows += await self.db.fetch_all(
                 f"""
                 SELECT DISTINCT m.id, ch.id, ch.timezone, ch.reminders, m.kickoff

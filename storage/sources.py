@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from feeds.codec import decode_match, encode_match
 from feeds.model import MatchState
 from storage.base import StoreBase
+from storage.db import in_chunks, placeholders
 
 SOURCES_VERSION = "sources.version"
 
@@ -29,9 +30,8 @@ class SourceMatches(StoreBase):
         rows = [(m.key, m.competition, encode_match(m)) for m in matches]
         known: dict[str, str] = {}
         keys = [key for key, _, _ in rows]
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in in_chunks(keys):
+            marks = placeholders(len(chunk))
             for key, state in await self.db.fetch_all(
                 f"SELECT key, state FROM source_matches WHERE key IN ({marks})", chunk
             ):
